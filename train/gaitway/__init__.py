@@ -1,0 +1,1 @@
+"""gaitway training and evaluation tools (run with Debian's /usr/bin/python3)."""
