@@ -15,6 +15,9 @@ extern "C" {
 typedef struct gw_engine gw_engine;
 
 int gw_engine_new(const gw_model *m, gw_engine **ret);
+
+/* Bytes of scratch one engine needs for a model of these dimensions. */
+size_t gw_engine_scratch_bytes(const gw_model_info *info);
 gw_engine *gw_engine_free(gw_engine *e);
 
 const gw_model *gw_engine_model(const gw_engine *e);

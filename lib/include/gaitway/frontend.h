@@ -42,6 +42,12 @@ typedef struct {
         uint64_t non_finite;      /* NaN/Inf inputs: dropped */
 } gw_frontend_stats;
 
+/* Parses the "frontend" object of a model description (docs/model-format.md)
+ * for a model running at rate_hz, validating every field; the model loader
+ * uses the same parser.  Errors name the field ("frontend.lowpass.cutoff_hz"). */
+int gw_frontend_spec_from_json(const char *json, double rate_hz, gw_frontend_spec *ret,
+                               char *err, size_t errlen);
+
 /* Binds a model's front-end spec to a source.  Fails (naming the channel or
  * unit) when the source lacks an input the spec needs or a unit cannot be
  * converted. */

@@ -83,7 +83,6 @@ typedef struct {
         size_t macs;              /* multiply-accumulates per window (model.md formula) */
         size_t weight_bytes_fp32; /* bytes of FP32 tensors in the file */
         size_t weight_bytes_int8; /* bytes of INT8 weights, biases and requant params */
-        size_t scratch_bytes;     /* engine scratch needed per thread */
 } gw_model_info;
 
 /* Loads and validates a model.  On failure returns a negative errno and
