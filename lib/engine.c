@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine object: its memory layout and lifetime.  The window
+ * computations are in engine-fp32.c and engine-int8.c. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-private.h"
+
+#define ENGINE_ALIGN 64
+
+static size_t align_up(size_t n, size_t a)
+{
+        return (n + a - 1) / a * a;
+}
+
+static bool dims_valid(const gw_model_info *info)
+{
+        return info->channels >= 1 && info->channels <= GW_MAX_CHANNELS &&
+               info->classes >= GW_MIN_CLASSES && info->classes <= GW_MAX_CLASSES &&
+               info->window >= 4 && info->window <= GW_MAX_WINDOW && info->window % 4 == 0 &&
+               info->filters >= 1 && info->filters <= 64 &&
+               info->kernel >= 1 && info->kernel <= 15 && info->kernel % 2 == 1 &&
+               info->hidden >= 1 && info->hidden <= 64;
+}
+
+/* Places the buffers of one path.  Three phases never overlap in time:
+ * conv1 (input, c1), conv2 (c1, c2) and the LSTM and head (c2, state), so
+ * the input and c2 share the space after c1, and the LSTM state reuses c1's
+ * space when it fits there. */
+static size_t place(size_t s_c1, size_t s_in, size_t s_c2, size_t s_state,
+                    size_t *c1, size_t *in, size_t *c2, size_t *state)
+{
+        size_t end_conv, end_state;
+
+        *c1 = 0;
+        *in = s_c1;
+        *c2 = s_c1;
+        *state = s_state <= s_c1 ? 0 : s_c1 + s_c2;
+        end_conv = s_c1 + (s_in > s_c2 ? s_in : s_c2);
+        end_state = *state + s_state;
+        return end_conv > end_state ? end_conv : end_state;
+}
+
+int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
+{
+        gw_engine_layout l = { 0 };
+        size_t C, T, F, k, H, G, blk, state, a = ENGINE_ALIGN;
+
+        if (!info || !ret || !dims_valid(info))
+                return -EINVAL;
+        C = (size_t) info->channels;
+        T = (size_t) info->window;
+        F = (size_t) info->filters;
+        k = (size_t) info->kernel;
+        H = (size_t) info->hidden;
+        G = 4 * H;
+        blk = T / 4 < GW_LSTM_BLOCK ? T / 4 : GW_LSTM_BLOCK;
+
+        l.lp1 = (int) align_up(k * C, GW_PACK_ALIGN);
+        l.lp2 = (int) align_up(k * F, GW_PACK_ALIGN);
+
+        {
+                size_t s_in = align_up(C * (T + k - 1) * sizeof(float), a);
+                size_t s_c1 = align_up(F * (T / 2 + k - 1) * sizeof(float), a);
+                size_t s_c2 = align_up(T / 4 * F * sizeof(float), a);
+                size_t s_px = align_up(blk * G * sizeof(float), a);
+                size_t s_g = align_up(G * sizeof(float), a);
+                size_t s_h = align_up(2 * H * sizeof(float), a);
+                size_t s_c = align_up(H * sizeof(float), a);
+
+                l.bytes_fp32 = place(s_c1, s_in, s_c2, s_px + s_g + s_h + s_c,
+                                     &l.c1f, &l.xn, &l.c2f, &state);
+                l.pxf = state;
+                l.gf = l.pxf + s_px;
+                l.hf = l.gf + s_g;
+                l.cf = l.hf + s_h;
+        }
+        {
+                /* The last dot product of a conv reads lp - k*Cin values
+                 * past the padded input: they meet zero weights. */
+                size_t s_in = align_up((T + k - 1) * C + (size_t) l.lp1 - k * C, a);
+                size_t s_c1 = align_up((T / 2 + k - 1) * F + (size_t) l.lp2 - k * F, a);
+                size_t s_c2 = align_up(T / 4 * F, a);
+                size_t s_px = align_up(blk * G * sizeof(int16_t), a);
+                size_t s_g = align_up(G * sizeof(int16_t), a);
+                size_t s_h = align_up(2 * H, a);
+                size_t s_c = align_up(H * sizeof(int16_t), a);
+
+                l.bytes_int8 = place(s_c1, s_in, s_c2, s_px + s_g + s_h + s_c,
+                                     &l.c1q, &l.xq, &l.c2q, &state);
+                l.pxq = state;
+                l.gq = l.pxq + s_px;
+                l.hq = l.gq + s_g;
+                l.cq = l.hq + s_h;
+        }
+
+        if (info->has_fp32)
+                l.scratch = l.bytes_fp32;
+        if (info->has_int8 && l.bytes_int8 > l.scratch)
+                l.scratch = l.bytes_int8;
+
+        l.w1 = l.scratch;
+        l.w2 = l.w1 + (info->has_int8 ? align_up(F * (size_t) l.lp1, a) : 0);
+        l.total = l.w2 + (info->has_int8 ? align_up(F * (size_t) l.lp2, a) : 0);
+        if (l.total == 0)
+                l.total = a;
+        *ret = l;
+        return 0;
+}
+
+size_t gw_engine_scratch_bytes(const gw_model_info *info)
+{
+        gw_engine_layout l;
+
+        if (gw_engine_layout_compute(info, &l) < 0)
+                return 0;
+        return l.scratch;
+}
+
+/* [o][c][j] as stored -> [o][j][c]: for output time t the patch
+ * in[t .. t+k-1][0 .. Cin-1] of the time-major input is then one contiguous
+ * run matching the packed row. */
+static void pack_conv(const int8_t *w, int F, int cin, int k, int lp, int8_t *out)
+{
+        memset(out, 0, (size_t) F * (size_t) lp);
+        for (int o = 0; o < F; o++)
+                for (int c = 0; c < cin; c++)
+                        for (int j = 0; j < k; j++)
+                                out[(size_t) o * lp + (size_t) j * cin + c] =
+                                        w[((size_t) o * cin + c) * k + j];
+}
+
+int gw_engine_new(const gw_model *m, gw_engine **ret)
+{
+        gw_engine *e;
+        const gw_model_info *info;
+        int r;
+
+        if (!m || !ret)
+                return -EINVAL;
+        *ret = NULL;
+        info = &m->info;
+
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        r = gw_engine_layout_compute(info, &e->lay);
+        if (r < 0) {
+                free(e);
+                return r;
+        }
+        e->mem = aligned_alloc(ENGINE_ALIGN, align_up(e->lay.total, ENGINE_ALIGN));
+        if (!e->mem) {
+                free(e);
+                return -ENOMEM;
+        }
+        memset(e->mem, 0, e->lay.total);
+
+        e->model = m;
+        e->C = info->channels;
+        e->K = info->classes;
+        e->T = info->window;
+        e->F = info->filters;
+        e->k = info->kernel;
+        e->H = info->hidden;
+
+        if (info->has_int8) {
+                pack_conv(m->q.conv1_w, e->F, e->C, e->k, e->lay.lp1, gw_engine_buf(e, e->lay.w1));
+                pack_conv(m->q.conv2_w, e->F, e->F, e->k, e->lay.lp2, gw_engine_buf(e, e->lay.w2));
+        }
+        *ret = e;
+        return 0;
+}
+
+gw_engine *gw_engine_free(gw_engine *e)
+{
+        if (e) {
+                free(e->mem);
+                free(e);
+        }
+        return NULL;
+}
+
+const gw_model *gw_engine_model(const gw_engine *e)
+{
+        return e ? e->model : NULL;
+}
