@@ -14,6 +14,8 @@ typedef struct {
         int (*run)(int argc, char **argv);
 } cli_command;
 
+/* Sub-commands, one per file (cli-<name>.c). */
+int cli_model(int argc, char **argv);
 
 /* Shared helpers (cli-util.c). */
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -9,7 +9,8 @@
 #include "gaitway/common.h"
 
 static const cli_command commands[] = {
-        /* sub-commands register here */
+        { "model", "validate and describe a model file", cli_model },
+        /* other sub-commands register here, one line each */
 };
 
 static void usage(FILE *f)
