@@ -29,6 +29,10 @@ typedef struct {
         double mount[3][3];                      /* row-major, out = mount * in */
         int64_t max_gap_ns;                      /* 0 = default: max(250 ms, 5 input periods) */
 } gw_source_desc;
+/* A sample more than max_gap_ns after the previous one (or more than
+ * max_gap_ns before it: a clock that jumped back) restarts the stream: the
+ * filters settle on it and its output carries GW_SAMPLE_RESTART.  A sample
+ * earlier than the previous one by less is dropped as out of order. */
 
 /* Flags on an output sample. */
 #define GW_SAMPLE_RESTART 0x1u   /* first sample after start or after a gap */
@@ -48,9 +52,17 @@ typedef struct {
 int gw_frontend_spec_from_json(const char *json, double rate_hz, gw_frontend_spec *ret,
                                char *err, size_t errlen);
 
+/* sizeof(gw_frontend_spec), for bindings that hold the spec as an opaque
+ * buffer (train/gaitway/cfrontend.py). */
+size_t gw_frontend_spec_size(void);
+
 /* Binds a model's front-end spec to a source.  Fails (naming the channel or
  * unit) when the source lacks an input the spec needs or a unit cannot be
- * converted. */
+ * converted.  Spec inputs are found in the source by name; with a mount
+ * matrix, every x/y/z triple of spec inputs (<prefix>_x, _y, _z, one unit)
+ * is rotated, and an axis without its partners is an error.  The
+ * anti-alias stage is designed at src->rate_hz and used only when that rate
+ * exceeds the model's and the cut-off is below its Nyquist frequency. */
 int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                     gw_frontend **ret, char *err, size_t errlen);
 gw_frontend *gw_frontend_free(gw_frontend *fe);
@@ -67,7 +79,9 @@ int gw_frontend_max_out(const gw_frontend *fe);
 /* Pushes one raw sample (src->n values).  Writes up to max_out output
  * samples: values time-major into out (C floats each), timestamps into t_out
  * and flags into flags_out.  Returns the number written (0 is normal while
- * the resampler waits for the next grid point). */
+ * the resampler waits for the next grid point, and for dropped samples), or
+ * -ENOBUFS without taking the sample when its outputs would exceed max_out
+ * (never with max_out >= gw_frontend_max_out()). */
 int gw_frontend_push(gw_frontend *fe, int64_t t_ns, const float *raw,
                      float *out, int64_t *t_out, uint32_t *flags_out, int max_out);
 
@@ -83,9 +97,12 @@ const gw_frontend_stats *gw_frontend_stats_get(const gw_frontend *fe);
 /* Bytes of per-stream state (for the memory budget). */
 size_t gw_frontend_state_bytes(const gw_frontend *fe);
 
-/* Unit conversion factor from `from` to `to` (both acceleration: m/s^2, g,
- * mg; or both angular rate: rad/s, deg/s, mrad/s).  Returns 0 and sets
- * *factor, or -EINVAL when the units are unknown or of different kinds. */
+/* Unit conversion factor from `from` to `to` (both acceleration: m/s^2
+ * (also "m/s2", "m/s/s"), g (9.80665 m/s^2), mg; or both angular rate:
+ * rad/s, deg/s (also "dps"), mrad/s).  Spellings are exact.  Identical
+ * strings give 1 even for units not listed ("uT"), so channels of other
+ * kinds pass through.  Returns 0 and sets *factor, or -EINVAL when the units
+ * are unknown or of different kinds. */
 int gw_unit_factor(const char *from, const char *to, double *factor);
 
 /* Building blocks, exposed for tests, tools and other pipelines. */
@@ -100,7 +117,8 @@ typedef struct {
 typedef enum { GW_BUTTER_LOWPASS, GW_BUTTER_HIGHPASS } gw_butter_type;
 
 /* Digital Butterworth design as scipy.signal.butter(order, cutoff, btype,
- * fs=rate, output='sos'). */
+ * fs=rate, output='sos'), order 1..8, 0 < cutoff < rate/2; -EINVAL
+ * otherwise. */
 int gw_butter_design(int order, double cutoff_hz, double rate_hz, gw_butter_type type, gw_sos *ret);
 
 typedef struct {
@@ -108,6 +126,7 @@ typedef struct {
         double z[GW_BIQUAD_MAX_SECTIONS][2];      /* transposed direct form II state */
 } gw_biquad_state;
 
+/* sos must outlive the state. */
 void gw_biquad_init(gw_biquad_state *s, const gw_sos *sos);
 /* Sets the state to the steady state for a constant input x0 (scipy's
  * sosfilt_zi * x0), so a stream starts without a transient. */
@@ -123,6 +142,7 @@ typedef struct {
         float buf[GW_MEDIAN_MAX];
 } gw_median_state;
 
+/* n <= 1 passes samples through; an even n is taken as n + 1 (15 at most). */
 void gw_median_init(gw_median_state *s, int n);
 /* Causal running median of the last n inputs (scipy.signal.medfilt delayed by
  * n/2 samples); the first inputs are padded with the first value. */

@@ -31,13 +31,26 @@ typedef struct {
  * or not strictly increasing, is a gap. */
 int gw_window_new(int T, int C, int hop, size_t elem_size, double rate_hz, gw_window **ret);
 gw_window *gw_window_free(gw_window *w);
+/* Empties the ring (the next sample starts a new window, not counted as a
+ * gap); stats and the window index go on. */
 void gw_window_reset(gw_window *w);
 
 /* Pushes one sample (C elements).  When a window completes, copies it
  * linearly (T x C, oldest first) into out, fills *meta and returns 1;
- * otherwise returns 0. */
+ * otherwise returns 0.  out and meta may be NULL when not wanted.  The first
+ * window comes after T samples since the start (or restart), then one every
+ * hop samples. */
 int gw_window_push(gw_window *w, int64_t t_ns, uint32_t flags, const void *sample,
                    void *out, gw_window_meta *meta);
+
+/* Block form over n samples (samples: n x C elements, time-major; flags may
+ * be NULL).  Writes windows one after another into out (each T x C) and
+ * their meta, at most max_windows of them, stopping before the sample that
+ * would complete one more; *consumed says how many samples were taken.
+ * Returns the number of windows written. */
+int gw_window_push_block(gw_window *w, size_t n, const int64_t *t_ns, const uint32_t *flags,
+                         const void *samples, void *out, gw_window_meta *meta,
+                         size_t max_windows, size_t *consumed);
 
 const gw_window_stats *gw_window_stats_get(const gw_window *w);
 size_t gw_window_state_bytes(const gw_window *w);

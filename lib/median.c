@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "gaitway/frontend.h"
+
+void gw_median_init(gw_median_state *s, int n)
+{
+        memset(s, 0, sizeof *s);
+        if (n < 1)
+                n = 1;
+        if (n > GW_MEDIAN_MAX)
+                n = GW_MEDIAN_MAX;
+        s->n = n | 1;
+        if (s->n > GW_MEDIAN_MAX)
+                s->n -= 2;
+}
+
+float gw_median_step(gw_median_state *s, float x)
+{
+        float sorted[GW_MEDIAN_MAX];
+        int n = s->n;
+
+        if (n <= 1)
+                return x;
+        if (s->fill == 0) {
+                /* Padding with the first value makes a constant start look
+                 * like a stream that has always been constant, the same
+                 * choice as the filters' settling. */
+                for (int i = 0; i < n; i++)
+                        s->buf[i] = x;
+                s->fill = n;
+                s->pos = 0;
+        }
+        s->buf[s->pos] = x;
+        s->pos = s->pos + 1 == n ? 0 : s->pos + 1;
+
+        /* Insertion sort: n <= 15, cheaper than keeping a sorted copy in
+         * step with the ring. */
+        for (int i = 0; i < n; i++) {
+                float v = s->buf[i];
+                int j = i - 1;
+                while (j >= 0 && sorted[j] > v) {
+                        sorted[j + 1] = sorted[j];
+                        j--;
+                }
+                sorted[j + 1] = v;
+        }
+        return sorted[n / 2];
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <string.h>
+
+#include "resample-private.h"
+
+/* Grid times are anchor + round(k * period); re-anchoring every 2^16 points
+ * keeps k * period exact in a double whatever the stream's length (exactly
+ * so when the period is a whole number of nanoseconds). */
+#define REBASE_EVERY (INT64_C(1) << 16)
+
+static int64_t grid_time(const gw_resampler *r, int64_t k)
+{
+        return r->anchor_ns + (int64_t) llround((double) k * r->period_ns);
+}
+
+void gw_resampler_init(gw_resampler *r, int m, double rate_hz, int64_t max_gap_ns, double *prev)
+{
+        memset(r, 0, sizeof *r);
+        r->m = m;
+        r->period_ns = (double) GW_NSEC_PER_SEC / rate_hz;
+        r->max_gap_ns = max_gap_ns;
+        r->prev = prev;
+}
+
+void gw_resampler_reset(gw_resampler *r)
+{
+        r->started = false;
+        r->pending = 0;
+        r->cur = NULL;
+}
+
+gw_rs_class gw_resampler_classify(const gw_resampler *r, int64_t t_ns, int *count)
+{
+        int n = 0;
+
+        if (!r->started) {
+                *count = 1;
+                return GW_RS_START;
+        }
+        /* A step beyond max_gap_ns either way is a lost connection or a
+         * clock that jumped: start over rather than interpolate across it or
+         * drop everything until the clock catches up. */
+        if ((t_ns > r->t_prev && t_ns - r->t_prev > r->max_gap_ns) ||
+            (t_ns < r->t_prev && r->t_prev - t_ns > r->max_gap_ns)) {
+                *count = 1;
+                return GW_RS_GAP;
+        }
+        if (t_ns == r->t_prev) {
+                *count = 0;
+                return GW_RS_DUPLICATE;
+        }
+        if (t_ns < r->t_prev) {
+                *count = 0;
+                return GW_RS_OUT_OF_ORDER;
+        }
+        for (int64_t k = r->k, g = r->next_ns; g <= t_ns; g = grid_time(r, ++k))
+                n++;
+        *count = n;
+        return GW_RS_NEXT;
+}
+
+int gw_resampler_feed(gw_resampler *r, int64_t t_ns, const double *x)
+{
+        int count;
+        gw_rs_class c = gw_resampler_classify(r, t_ns, &count);
+
+        r->t_cur = t_ns;
+        r->cur = x;
+        r->restart = c == GW_RS_START || c == GW_RS_GAP;
+        if (r->restart) {
+                r->started = true;
+                r->anchor_ns = t_ns;
+                r->k = 0;
+                r->next_ns = t_ns;
+                /* The first point is the sample itself. */
+                memcpy(r->prev, x, (size_t) r->m * sizeof *x);
+                r->t_prev = t_ns;
+        } else if (c != GW_RS_NEXT) {
+                count = 0;
+        }
+        r->pending = count;
+        if (count == 0 && c == GW_RS_NEXT) {
+                memcpy(r->prev, x, (size_t) r->m * sizeof *x);
+                r->t_prev = t_ns;
+        }
+        return count;
+}
+
+bool gw_resampler_next(gw_resampler *r, double *y, int64_t *t_out, uint32_t *flags)
+{
+        int64_t g;
+
+        if (r->pending <= 0)
+                return false;
+
+        g = r->next_ns;
+        if (g == r->t_cur) {
+                memcpy(y, r->cur, (size_t) r->m * sizeof *y);
+        } else {
+                double a = (double) (g - r->t_prev) / (double) (r->t_cur - r->t_prev);
+                for (int i = 0; i < r->m; i++)
+                        y[i] = r->prev[i] + a * (r->cur[i] - r->prev[i]);
+        }
+        *t_out = g;
+        *flags = r->restart ? GW_SAMPLE_RESTART : 0;
+        r->restart = false;
+
+        r->k++;
+        if (r->k == REBASE_EVERY) {
+                r->anchor_ns = grid_time(r, r->k);
+                r->k = 0;
+        }
+        r->next_ns = grid_time(r, r->k);
+
+        if (--r->pending == 0) {
+                memcpy(r->prev, r->cur, (size_t) r->m * sizeof *y);
+                r->t_prev = r->t_cur;
+        }
+        return true;
+}
