@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* The FP32 reference engine: MicroBi-ConvLSTM as in docs/model.md, with
+ * BatchNorm folded into the convs at export.
+ *
+ * Loops are arranged so that the compiler can vectorise them without
+ * reassociating float sums (which it may not do without -ffast-math): the
+ * convs run channel-major over blocks of consecutive output times, and the
+ * dot products keep eight explicit partial sums.  The summation order is
+ * therefore fixed by this source and identical on every target. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine-private.h"
+
+/* Conv outputs computed together; 8 SSE or 4 AVX registers of
+ * accumulators, enough independent chains to hide the add latency. */
+#define CONV_BLOCK 32
+
+static inline float dot_f32(const float *restrict a, const float *restrict b, int n)
+{
+        float s[8] = { 0 };
+        int i = 0;
+
+        for (; i + 8 <= n; i += 8)
+                for (int l = 0; l < 8; l++)
+                        s[l] += a[i + l] * b[i + l];
+        for (int l = 0; i < n; i++, l++)
+                s[l] += a[i] * b[i];
+        return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* nt consecutive conv outputs t0 .. t0+nt-1 of one output channel, pooled
+ * in pairs with ReLU.  `in` is channel-major [cin][tp], zero-padded by k/2
+ * on both sides; `w` is the channel's [cin][k] weights. */
+static inline __attribute__((always_inline))
+void conv_block(const float *in, int cin, int tp, const float *w, int k, float bias,
+                int t0, int nt, float *out, ptrdiff_t ostride)
+{
+        float a[CONV_BLOCK];
+
+        for (int l = 0; l < nt; l++)
+                a[l] = bias;
+        for (int c = 0; c < cin; c++) {
+                const float *x = in + (size_t) c * tp + t0;
+                const float *wc = w + (size_t) c * k;
+
+                for (int j = 0; j < k; j++) {
+                        float wv = wc[j];
+
+                        for (int l = 0; l < nt; l++)
+                                a[l] += wv * x[j + l];
+                }
+        }
+        for (int u = 0; u < nt / 2; u++) {
+                float v = a[2 * u] > a[2 * u + 1] ? a[2 * u] : a[2 * u + 1];
+
+                out[u * ostride] = v > 0.0f ? v : 0.0f;
+        }
+}
+
+/* conv -> ReLU -> max-pool 2 over t outputs; pooled output (u, o) goes to
+ * out[u * su + o * so]. */
+static void conv_pool(const float *in, int cin, int tp, const float *w, const float *b,
+                      int F, int k, int t, float *out, ptrdiff_t su, ptrdiff_t so)
+{
+        for (int o = 0; o < F; o++) {
+                const float *wo = w + (size_t) o * cin * k;
+                float *oo = out + o * so;
+                int t0 = 0;
+
+                for (; t0 + CONV_BLOCK <= t; t0 += CONV_BLOCK)
+                        conv_block(in, cin, tp, wo, k, b[o], t0, CONV_BLOCK, oo + (t0 / 2) * su, su);
+                for (; t0 < t; t0 += 2)
+                        conv_block(in, cin, tp, wo, k, b[o], t0, 2, oo + (t0 / 2) * su, su);
+        }
+}
+
+/* exp(x) for the gate functions: Cephes' single-precision range reduction
+ * and polynomial (about 1 ulp), branch-free so that the element loops below
+ * vectorise; the libm call per gate would dominate the LSTM's time. */
+static inline float exp_gate(float x)
+{
+        float fx, r, z, y, p;
+        int32_t n, bits;
+
+        x = x > 88.0f ? 88.0f : x;
+        x = x < -87.0f ? -87.0f : x;
+        fx = x * 1.44269504088896341f + 0.5f;
+        n = (int32_t) fx;
+        n = (float) n > fx ? n - 1 : n;
+        r = x - (float) n * 0.693359375f;
+        r = r - (float) n * -2.12194440e-4f;
+        z = r * r;
+        p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        y = p * z + r + 1.0f;
+        bits = (n + 127) << 23;
+        memcpy(&fx, &bits, sizeof fx);
+        return y * fx;
+}
+
+static void sigmoid_f32(float *v, int n)
+{
+        for (int i = 0; i < n; i++)
+                v[i] = 1.0f / (1.0f + exp_gate(-v[i]));
+}
+
+static void tanh_f32(float *v, int n)
+{
+        for (int i = 0; i < n; i++)
+                v[i] = 1.0f - 2.0f / (exp_gate(2.0f * v[i]) + 1.0f);
+}
+
+/* One LSTM step, PyTorch gate order (i, f, g, o).  With whh == NULL the
+ * recurrent term is zero (the backward direction's only step). */
+static void lstm_step(const float *px, const float *whh, int H, float *h, float *c, float *g)
+{
+        const int G = 4 * H;
+
+        for (int r = 0; r < G; r++)
+                g[r] = whh ? px[r] + dot_f32(whh + (size_t) r * H, h, H) : px[r];
+        sigmoid_f32(g, 2 * H);
+        tanh_f32(g + 2 * H, H);
+        sigmoid_f32(g + 3 * H, H);
+        for (int j = 0; j < H; j++)
+                c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
+        memcpy(h, c, (size_t) H * sizeof *h);
+        tanh_f32(h, H);
+        for (int j = 0; j < H; j++)
+                h[j] *= g[3 * H + j];
+}
+
+static void lstm_input(const float *wih, const float *b, const float *x, int F, int G, float *px)
+{
+        for (int r = 0; r < G; r++)
+                px[r] = b[r] + dot_f32(wih + (size_t) r * F, x, F);
+}
+
+int gw_engine_run_fp32(gw_engine *e, const float *x, float *logits)
+{
+        const gw_model *m;
+        const gw_engine_layout *l;
+        int C, T, F, k, H, G, p, T4, tp1, tp2;
+        float *xn, *c1, *c2, *px, *g, *h, *cell;
+
+        if (!e || !x || !logits)
+                return -EINVAL;
+        m = e->model;
+        if (!m->info.has_fp32)
+                return -EOPNOTSUPP;
+        l = &e->lay;
+        C = e->C, T = e->T, F = e->F, k = e->k, H = e->H, G = 4 * H, p = k / 2, T4 = T / 4;
+        tp1 = T + k - 1;
+        tp2 = T / 2 + k - 1;
+
+        xn = gw_engine_buf(e, l->xn);
+        c1 = gw_engine_buf(e, l->c1f);
+        c2 = gw_engine_buf(e, l->c2f);
+        px = gw_engine_buf(e, l->pxf);
+        g = gw_engine_buf(e, l->gf);
+        h = gw_engine_buf(e, l->hf);
+        cell = gw_engine_buf(e, l->cf);
+
+        /* Normalise into channel-major rows with k/2 zeros on each side;
+         * a non-finite sample reads as the channel mean, as in the INT8
+         * quantiser. */
+        for (int c = 0; c < C; c++) {
+                float *row = xn + (size_t) c * tp1;
+                float mean = m->mean[c], std = m->std[c];
+
+                memset(row, 0, (size_t) p * sizeof *row);
+                memset(row + p + T, 0, (size_t) p * sizeof *row);
+                for (int t = 0; t < T; t++) {
+                        float v = (x[(size_t) t * C + c] - mean) / std;
+
+                        row[p + t] = isfinite(v) ? v : 0.0f;
+                }
+        }
+
+        /* c1 is channel-major [F][tp2] with the same padding, c2 time-major. */
+        for (int o = 0; o < F; o++) {
+                memset(c1 + (size_t) o * tp2, 0, (size_t) p * sizeof *c1);
+                memset(c1 + (size_t) o * tp2 + p + T / 2, 0, (size_t) p * sizeof *c1);
+        }
+        conv_pool(xn, C, tp1, m->f.conv1_w, m->f.conv1_b, F, k, T, c1 + p, 1, tp2);
+        conv_pool(c1, F, tp2, m->f.conv2_w, m->f.conv2_b, F, k, T / 2, c2, F, 1);
+
+        memset(h, 0, (size_t) 2 * H * sizeof *h);
+        memset(cell, 0, (size_t) H * sizeof *cell);
+        for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
+                int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
+
+                for (int b = 0; b < nb; b++)
+                        lstm_input(m->f.fwd_wih, m->f.fwd_b, c2 + (size_t) (t0 + b) * F, F, G,
+                                   px + (size_t) b * G);
+                for (int b = 0; b < nb; b++)
+                        lstm_step(px + (size_t) b * G, m->f.fwd_whh, H, h, cell, g);
+        }
+
+        lstm_input(m->f.bwd_wih, m->f.bwd_b, c2 + (size_t) (T4 - 1) * F, F, G, px);
+        memset(cell, 0, (size_t) H * sizeof *cell);
+        lstm_step(px, NULL, H, h + H, cell, g);
+
+        for (int i = 0; i < e->K; i++)
+                logits[i] = m->f.head_b[i] + dot_f32(m->f.head_w + (size_t) i * 2 * H, h, 2 * H);
+        return 0;
+}

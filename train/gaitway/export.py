@@ -1,0 +1,58 @@
+"""From a trained network to a model file, in one call.
+
+    from gaitway import export, net
+    export.export_model("uci-har.gwm", model, mean, std, description, calib_windows)
+
+writes a container (docs/model-format.md) holding the normalisation, the FP32
+set (BatchNorm folded) and the INT8 set quantised on `calib_windows`
+(raw windows from the training split, [N, T, C], in the channels' units).
+`description` is the model description without `arch` and `quant`, which
+are filled in from the network."""
+
+import copy
+
+import numpy as np
+
+from . import container, net as net_mod, quantize as quantize_mod
+
+
+def tensor_set(net, mean, std, calib=None, int8=True, percentile=quantize_mod.PERCENTILE):
+    """The tensors of the container, in file order."""
+    C = net.channels
+    mean = np.asarray(mean, np.float32).reshape(-1)
+    std = np.asarray(std, np.float32).reshape(-1)
+    if mean.shape != (C,) or std.shape != (C,):
+        raise ValueError("mean and std need %d values each" % C)
+    if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(std)) or np.any(std <= 0):
+        raise ValueError("mean must be finite and std finite and > 0")
+    tensors = {"input.mean": mean, "input.std": std}
+    fp32 = net_mod.fp32_tensors(net)
+    tensors.update(fp32)
+    if int8:
+        if calib is None:
+            raise ValueError("the INT8 set needs calibration windows")
+        calib = np.asarray(calib, np.float32)
+        if calib.ndim != 3 or calib.shape[1:] != (net.window, C):
+            raise ValueError("calibration windows must be [N, %d, %d]" % (net.window, C))
+        tensors.update(quantize_mod.quantize(fp32, mean, std, calib, percentile))
+    return tensors
+
+
+def export_model(path, net, mean, std, description, calib=None, int8=True,
+                 percentile=quantize_mod.PERCENTILE):
+    """Writes the model file; returns (description as written, tensors)."""
+    desc = copy.deepcopy(description)
+    desc["arch"] = net.arch()
+    if int8:
+        desc["quant"] = {"scheme": "gw-int8-v1"}
+    else:
+        desc.pop("quant", None)
+    if len(desc.get("classes", ())) != net.classes:
+        raise ValueError("description lists %d classes, the network has %d"
+                         % (len(desc.get("classes", ())), net.classes))
+    if len(desc.get("channels", ())) != net.channels:
+        raise ValueError("description lists %d channels, the network has %d"
+                         % (len(desc.get("channels", ())), net.channels))
+    tensors = tensor_set(net, mean, std, calib, int8, percentile)
+    container.write(path, desc, tensors)
+    return desc, tensors
