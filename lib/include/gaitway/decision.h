@@ -26,8 +26,12 @@ typedef struct {
         int length;               /* majority: windows voted over, 1..GW_SMOOTH_MAX_LENGTH */
         int dwell;                /* hysteresis: consecutive windows, 1..GW_SMOOTH_MAX_LENGTH */
         float enter;              /* hysteresis: probability to enter a new state, 0..1 */
-        float min_confidence;     /* windows whose top probability is lower are ignored */
+        float min_confidence;     /* windows whose top probability is lower are ignored
+                                   * (as if absent: they neither vote nor break a dwell) */
 } gw_activity_config;
+
+/* Majority ties keep the current state, else go to the class voted for most
+ * recently.  Hysteresis needs `dwell` windows for the first state too. */
 
 typedef struct {
         int from;                 /* previous state, -1 for the first */
@@ -51,6 +55,7 @@ typedef struct {
         float cand_p;
 } gw_activity_tracker;
 
+/* Messages name the configuration key ("smoothing.length: 0 out of range 1..32"). */
 int gw_activity_config_check(const gw_activity_config *cfg, char *err, size_t errlen);
 void gw_activity_init(gw_activity_tracker *t, const gw_activity_config *cfg, int classes);
 /* Feeds one window's probabilities (classes values) ending at t_ns.  Returns
@@ -72,7 +77,8 @@ typedef enum { GW_FOG_START = 1, GW_FOG_END = 2 } gw_fog_kind;
 typedef struct {
         gw_fog_kind kind;
         uint32_t episode;         /* 1, 2, ... per stream */
-        int64_t t_ns;             /* START: onset (first freezing window's start); END: end */
+        int64_t t_ns;             /* START: onset (first freezing window's start); END: start
+                                   * of the first window of the quiet run that ended it */
         int64_t duration_ns;      /* END only */
         float confidence;         /* START: mean p over the onset windows; END: mean over the episode */
         bool is_short;            /* END only: shorter than min_duration_ns */
@@ -90,13 +96,16 @@ typedef struct {
         uint32_t ep_n;
 } gw_fog_tracker;
 
+/* Checks ranges (thresholds 0..1, off <= on, windows 1..1024); messages
+ * name the configuration key ("fog.on_windows: 0 out of range 1..1024"). */
 int gw_fog_config_check(const gw_fog_config *cfg, char *err, size_t errlen);
 void gw_fog_init(gw_fog_tracker *t, const gw_fog_config *cfg);
 /* Feeds one window's p(freeze) spanning [t_start_ns, t_end_ns].  Returns 1
- * and fills *ev on an episode start or end, else 0. */
+ * and fills *ev on an episode start or end, else 0.  A NaN p is ignored. */
 int gw_fog_update(gw_fog_tracker *t, float p_freeze, int64_t t_start_ns, int64_t t_end_ns, gw_fog_event *ev);
-/* Ends an active episode at t_ns (end of stream, device lost).  Returns 1 and
- * fills *ev if one was active. */
+/* Ends an active episode at t_ns (end of stream, device lost), or where a
+ * pending, not yet confirmed quiet run began.  Returns 1 and fills *ev if one
+ * was active; a pending onset run is forgotten.  The tracker stays usable. */
 int gw_fog_flush(gw_fog_tracker *t, int64_t t_ns, gw_fog_event *ev);
 
 #ifdef __cplusplus

@@ -21,13 +21,18 @@ typedef enum {
         GW_BAD_ROW_SKIP,          /* bad rows are reported (counted, first ones kept) and skipped */
 } gw_bad_row_policy;
 
-/* How to read a foreign CSV file.  Columns are 0-based. */
+/* How to read a foreign CSV file.  Columns are 0-based, as in error
+ * messages.  A zeroed layout plus n_channels, column[] and channel[] is a
+ * comma/semicolon/tab/space file with the time in seconds in column 0. */
 typedef struct {
-        char delimiter;               /* 0 = auto-detect from the first data line: , ; tab space */
+        char delimiter;               /* 0 = auto-detect from the first data line:
+                                       * tab, else ';', else ',', else blanks */
         int skip_rows;                /* lines to skip before data (headers) */
         int time_column;              /* -1: no time column, timestamps from rate_hz */
-        double time_unit_s;           /* seconds per time unit (1, 1e-3, 1e-6, 1e-9) */
-        double rate_hz;               /* nominal rate; required without a time column */
+        double time_unit_s;           /* seconds per time unit (1, 1e-3, 1e-6, 1e-9); 0 = 1 */
+        double rate_hz;               /* nominal rate; required without a time column;
+                                       * 0 with a time column: estimated at open from
+                                       * the median step of the first rows */
         int n_channels;
         int column[GW_TRACE_MAX_CHANNELS];            /* source column of each channel */
         gw_channel_desc channel[GW_TRACE_MAX_CHANNELS]; /* name and unit of each channel */
@@ -48,8 +53,11 @@ typedef struct gw_trace_reader gw_trace_reader;
 
 typedef struct {
         uint64_t rows;            /* data rows delivered */
-        uint64_t bad_rows;        /* rows skipped under GW_BAD_ROW_SKIP */
-        uint64_t first_bad_line;  /* line number of the first bad row, 0 if none */
+        uint64_t bad_rows;        /* rows skipped under GW_BAD_ROW_SKIP (both files) */
+        uint64_t first_bad_line;  /* line number of the first bad row, 0 if none;
+                                   * gw_trace_first_error() names its file */
+        uint64_t merge_dropped;   /* first-file rows outside the second file's time span */
+        uint64_t second_unordered;/* second-file rows whose time did not increase: ignored */
 } gw_trace_stats;
 
 int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader **ret,
@@ -63,24 +71,39 @@ gw_trace_reader *gw_trace_close(gw_trace_reader *r);
  * gw_trace_last_error(), and reading continues. */
 int gw_trace_read(gw_trace_reader *r, int64_t *t_ns, float *values, char *err, size_t errlen);
 
-/* Back to the first sample (looped replay). */
+/* Back to the first sample (looped replay).  Statistics restart: they
+ * describe the current pass.  Fails with -ESPIPE on a pipe. */
 int gw_trace_rewind(gw_trace_reader *r, char *err, size_t errlen);
 
 int gw_trace_channels(const gw_trace_reader *r, const gw_channel_desc **ret);
 double gw_trace_rate(const gw_trace_reader *r);
 const char *gw_trace_meta(const gw_trace_reader *r, const char *key);   /* "# key: value" lines */
 const gw_trace_stats *gw_trace_stats_get(const gw_trace_reader *r);
+/* Message of the most recent error, and of the first bad row of this pass
+ * ("" when none). */
 const char *gw_trace_last_error(const gw_trace_reader *r);
+const char *gw_trace_first_error(const gw_trace_reader *r);
 
-/* Writer of the gaitway trace format. */
+/* Writer of the gaitway trace format.  Rows go through a buffer of its own
+ * (allocated at open) to a file descriptor: a row is either accepted whole
+ * or refused, so a full disk never leaves half a row behind what follows. */
 typedef struct gw_trace_writer gw_trace_writer;
 
+/* Creates (truncates) path and writes the preamble and header row into the
+ * buffer.  Names and units must be non-empty, at most GW_NAME_MAX - 1 bytes
+ * and free of ',', '[', ']', blanks and control characters; meta keys are
+ * [A-Za-z0-9_.-]+ other than rate_hz, values one line. */
 int gw_trace_writer_open(const char *path, int n, const gw_channel_desc *ch, double rate_hz,
                          const char *const *meta_kv /* key, value, ..., NULL */,
                          gw_trace_writer **ret, char *err, size_t errlen);
-/* Returns bytes written or a negative errno (ENOSPC is reported, not fatal to the caller). */
+/* Returns the bytes of the row (accepted into the buffer), -EINVAL for a
+ * non-finite value, or the negative errno of a failed flush (-ENOSPC, -EIO):
+ * then the row is refused, the buffered rows are kept, and the caller may go
+ * on writing (the flush is retried on the next call). */
 int gw_trace_write(gw_trace_writer *w, int64_t t_ns, const float *values);
-int gw_trace_writer_close(gw_trace_writer *w);   /* flushes; returns 0 or -errno */
+int gw_trace_writer_flush(gw_trace_writer *w);   /* 0 or -errno */
+/* Flushes, closes and frees (always); returns 0 or the first -errno. */
+int gw_trace_writer_close(gw_trace_writer *w);
 
 #ifdef __cplusplus
 }
