@@ -10,6 +10,7 @@
 
 #include "frontend-private.h"
 
+#define MIN_RATE_HZ 0.001
 #define MAX_RATE_HZ 10000.0
 #define MAX_ORDER   (2 * GW_BIQUAD_MAX_SECTIONS)
 
@@ -326,9 +327,9 @@ int gw_frontend_spec_check(const gw_frontend_spec *spec, char *err, size_t errle
 
         if (!spec)
                 return gw_error(err, errlen, EINVAL, "frontend: no spec");
-        if (!isfinite(spec->rate_hz) || spec->rate_hz <= 0 || spec->rate_hz > MAX_RATE_HZ)
-                return gw_error(err, errlen, EINVAL, "frontend: model rate %g Hz must be in (0, %g]",
-                                spec->rate_hz, MAX_RATE_HZ);
+        if (!isfinite(spec->rate_hz) || spec->rate_hz < MIN_RATE_HZ || spec->rate_hz > MAX_RATE_HZ)
+                return gw_error(err, errlen, EINVAL, "frontend: model rate %g Hz must be in [%g, %g]",
+                                spec->rate_hz, MIN_RATE_HZ, MAX_RATE_HZ);
 
         if (spec->n_inputs < 1 || spec->n_inputs > GW_MAX_INPUTS)
                 return gw_error(err, errlen, EINVAL, "frontend.inputs: %d entries, must be 1..%d",

@@ -13,6 +13,7 @@
 #include "frontend-private.h"
 #include "resample-private.h"
 
+#define MIN_SOURCE_RATE_HZ 0.001
 #define MAX_SOURCE_RATE_HZ 1e6
 /* Bounds the outputs one input can produce (and so every caller's buffer):
  * a longer silence is a gap anyway. */
@@ -103,9 +104,10 @@ static int check_source(const gw_source_desc *src, char *err, size_t errlen)
                                 return gw_error(err, errlen, EINVAL,
                                                 "source: channel %s appears twice", src->ch[i].name);
         }
-        if (!isfinite(src->rate_hz) || src->rate_hz <= 0 || src->rate_hz > MAX_SOURCE_RATE_HZ)
-                return gw_error(err, errlen, EINVAL, "source: rate %g Hz must be in (0, %g]",
-                                src->rate_hz, MAX_SOURCE_RATE_HZ);
+        if (!isfinite(src->rate_hz) || src->rate_hz < MIN_SOURCE_RATE_HZ ||
+            src->rate_hz > MAX_SOURCE_RATE_HZ)
+                return gw_error(err, errlen, EINVAL, "source: rate %g Hz must be in [%g, %g]",
+                                src->rate_hz, MIN_SOURCE_RATE_HZ, MAX_SOURCE_RATE_HZ);
         if (src->has_mount)
                 for (int r = 0; r < 3; r++)
                         for (int c = 0; c < 3; c++)
@@ -166,7 +168,7 @@ static int find_triples(const gw_frontend_spec *spec, bool has_mount, int (*ret)
                                                         name, other);
                         }
                 }
-                if (!complete)
+                if (!complete || !has_mount)
                         continue;
                 if (strcmp(spec->inputs[idx[1]].unit, spec->inputs[idx[0]].unit) != 0 ||
                     strcmp(spec->inputs[idx[2]].unit, spec->inputs[idx[0]].unit) != 0)

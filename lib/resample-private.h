@@ -27,6 +27,8 @@ typedef struct {
         int m;                  /* values per sample */
         double period_ns;       /* grid spacing */
         int64_t max_gap_ns;
+        int max_count;          /* most grid points one sample can complete */
+        int64_t rebase_every;
         bool started;
         int64_t t_prev;         /* last sample taken */
         int64_t anchor_ns;      /* grid point 0 */

@@ -4,14 +4,20 @@
 
 #include "resample-private.h"
 
-/* Grid times are anchor + round(k * period); re-anchoring every 2^16 points
- * keeps k * period exact in a double whatever the stream's length (exactly
- * so when the period is a whole number of nanoseconds). */
-#define REBASE_EVERY (INT64_C(1) << 16)
-
+/* Grid times are anchor + round(k * period); re-anchoring every few
+ * thousand points keeps k * period exact in a double whatever the stream's
+ * length (exactly so when the period is a whole number of nanoseconds). */
 static int64_t grid_time(const gw_resampler *r, int64_t k)
 {
-        return r->anchor_ns + (int64_t) llround((double) k * r->period_ns);
+        /* Unsigned: timestamps at the ends of the int64 range wrap instead of
+         * overflowing; classify() treats the result as a gap. */
+        return (int64_t) ((uint64_t) r->anchor_ns + (uint64_t) llround((double) k * r->period_ns));
+}
+
+/* |a - b| without signed overflow. */
+static uint64_t distance(int64_t a, int64_t b)
+{
+        return a > b ? (uint64_t) a - (uint64_t) b : (uint64_t) b - (uint64_t) a;
 }
 
 void gw_resampler_init(gw_resampler *r, int m, double rate_hz, int64_t max_gap_ns, double *prev)
@@ -20,6 +26,8 @@ void gw_resampler_init(gw_resampler *r, int m, double rate_hz, int64_t max_gap_n
         r->m = m;
         r->period_ns = (double) GW_NSEC_PER_SEC / rate_hz;
         r->max_gap_ns = max_gap_ns;
+        r->max_count = (int) fmin(floor((double) max_gap_ns / r->period_ns) + 2, INT32_MAX);
+        r->rebase_every = (int64_t) fmax(1.0, fmin(65536.0, 4e15 / r->period_ns));
         r->prev = prev;
 }
 
@@ -41,8 +49,7 @@ gw_rs_class gw_resampler_classify(const gw_resampler *r, int64_t t_ns, int *coun
         /* A step beyond max_gap_ns either way is a lost connection or a
          * clock that jumped: start over rather than interpolate across it or
          * drop everything until the clock catches up. */
-        if ((t_ns > r->t_prev && t_ns - r->t_prev > r->max_gap_ns) ||
-            (t_ns < r->t_prev && r->t_prev - t_ns > r->max_gap_ns)) {
+        if (distance(t_ns, r->t_prev) > (uint64_t) r->max_gap_ns) {
                 *count = 1;
                 return GW_RS_GAP;
         }
@@ -55,7 +62,12 @@ gw_rs_class gw_resampler_classify(const gw_resampler *r, int64_t t_ns, int *coun
                 return GW_RS_OUT_OF_ORDER;
         }
         for (int64_t k = r->k, g = r->next_ns; g <= t_ns; g = grid_time(r, ++k))
-                n++;
+                if (++n > r->max_count) {
+                        /* only when grid times wrapped at the end of the
+                         * int64 range: start over rather than loop */
+                        *count = 1;
+                        return GW_RS_GAP;
+                }
         *count = n;
         return GW_RS_NEXT;
 }
@@ -107,7 +119,7 @@ bool gw_resampler_next(gw_resampler *r, double *y, int64_t *t_out, uint32_t *fla
         r->restart = false;
 
         r->k++;
-        if (r->k == REBASE_EVERY) {
+        if (r->k == r->rebase_every) {
                 r->anchor_ns = grid_time(r, r->k);
                 r->k = 0;
         }

@@ -77,7 +77,7 @@ void gw_window_reset(gw_window *w)
 static bool is_restart(const gw_window *w, int64_t t_ns, uint32_t flags)
 {
         return !w->started || (flags & GW_SAMPLE_RESTART) || t_ns <= w->t_prev ||
-               (double) (t_ns - w->t_prev) > w->max_step_ns;
+               (double) ((uint64_t) t_ns - (uint64_t) w->t_prev) > w->max_step_ns;
 }
 
 /* Whether pushing this sample completes a window. */

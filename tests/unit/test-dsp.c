@@ -1230,6 +1230,30 @@ static void test_resample_output_never_exceeds_max_out(void)
         free(flags);
 }
 
+static void test_resample_survives_timestamps_at_the_ends_of_int64(void)
+{
+        gw_frontend *fe = plain_frontend(50.0, 50.0, 0);
+        gw_window *w = NULL;
+        int64_t ts[] = { INT64_MAX - 30 * MS, INT64_MAX - 10 * MS, INT64_MAX, INT64_MIN,
+                         INT64_MIN + 20 * MS, 0, INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+        float a = 1.0f, out[64], win[4];
+        int64_t t_out[64];
+        uint32_t flags[64];
+        gw_window_meta meta;
+
+        CU_ASSERT_EQUAL_FATAL(gw_window_new(2, 1, 1, sizeof(float), 50.0, &w), 0);
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+                int n = gw_frontend_push(fe, ts[i], &a, out, t_out, flags, gw_frontend_max_out(fe));
+                CU_ASSERT(n >= 0 && n <= gw_frontend_max_out(fe));
+                for (int k = 0; k < n; k++)
+                        CU_ASSERT(gw_window_push(w, t_out[k], flags[k], &out[k], win, &meta) >= 0);
+                gw_window_push(w, ts[i], 0, &a, win, &meta);
+        }
+        CU_ASSERT_EQUAL(gw_frontend_stats_get(fe)->samples_in, sizeof ts / sizeof ts[0]);
+        gw_window_free(w);
+        gw_frontend_free(fe);
+}
+
 /* ---- windowing ----------------------------------------------------------- */
 
 static gw_window *window(int T, int C, int hop, size_t elem, double rate)
@@ -1516,6 +1540,7 @@ void gw_test_register(void)
         gw_test_add(s, "a NaN does not poison the filters", test_resample_nan_does_not_poison_the_filters);
         gw_test_add(s, "a reset restarts without counting a gap", test_resample_reset_restarts_without_counting_a_gap);
         gw_test_add(s, "outputs per input stay within max_out", test_resample_output_never_exceeds_max_out);
+        gw_test_add(s, "timestamps at the ends of int64 do not overflow", test_resample_survives_timestamps_at_the_ends_of_int64);
 
         s = gw_test_suite("window");
         gw_test_add(s, "first window after T samples, then every hop", test_window_first_after_T_then_every_hop);
