@@ -348,38 +348,35 @@ static void condition(gw_frontend *fe, const float *raw, bool restart)
                 }
 }
 
+/* One filter stage over every channel, in place.  Stage by stage rather
+ * than channel by channel: the channels' recursions are independent, so the
+ * processor overlaps them instead of waiting on one long chain. */
+static void stage(const gw_sos *sos, double (*z)[2], int n, bool restart, const double *in, double *out)
+{
+        for (int i = 0; i < n; i++) {
+                double (*zi)[2] = z + i * sos->n;
+                if (restart)
+                        gw_sos_settle(sos, zi, in[i]);
+                out[i] = gw_sos_step(sos, zi, in[i]);
+        }
+}
+
 /* The model-rate stages on one resampled point (fe->y), then the outputs. */
 static void shape(gw_frontend *fe, bool restart, float *out)
 {
-        for (int i = 0; i < fe->n_in; i++) {
-                double v = fe->y[i];
-                double (*z)[2];
-
-                if (fe->median) {
+        if (fe->median)
+                for (int i = 0; i < fe->n_in; i++) {
                         if (restart)
                                 gw_median_init(&fe->med[i], fe->median);
-                        v = gw_median_step(&fe->med[i], (float) v);
+                        fe->y[i] = gw_median_step(&fe->med[i], (float) fe->y[i]);
                 }
-                if (fe->has_lp) {
-                        z = fe->z_lp + i * fe->lp.n;
-                        if (restart)
-                                gw_sos_settle(&fe->lp, z, v);
-                        v = gw_sos_step(&fe->lp, z, v);
-                }
-                if (fe->has_hp) {
-                        z = fe->z_hp + i * fe->hp.n;
-                        if (restart)
-                                gw_sos_settle(&fe->hp, z, v);
-                        v = gw_sos_step(&fe->hp, z, v);
-                }
-                fe->filt[i] = v;
-                if (fe->has_gv) {
-                        z = fe->z_gv + i * fe->gv.n;
-                        if (restart)
-                                gw_sos_settle(&fe->gv, z, v);
-                        fe->grav[i] = gw_sos_step(&fe->gv, z, v);
-                }
-        }
+        memcpy(fe->filt, fe->y, (size_t) fe->n_in * sizeof *fe->filt);
+        if (fe->has_lp)
+                stage(&fe->lp, fe->z_lp, fe->n_in, restart, fe->filt, fe->filt);
+        if (fe->has_hp)
+                stage(&fe->hp, fe->z_hp, fe->n_in, restart, fe->filt, fe->filt);
+        if (fe->has_gv)
+                stage(&fe->gv, fe->z_gv, fe->n_in, restart, fe->filt, fe->grav);
         for (int o = 0; o < fe->n_out; o++) {
                 int i = fe->out[o].input;
                 switch (fe->out[o].signal) {
