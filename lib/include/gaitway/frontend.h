@@ -24,7 +24,7 @@ typedef struct gw_frontend gw_frontend;
 typedef struct {
         int n;                                   /* raw channels per sample */
         gw_channel_desc ch[GW_MAX_INPUTS];       /* name and unit of each */
-        double rate_hz;                          /* nominal input rate, > 0 */
+        double rate_hz;                          /* nominal input rate, 0.001..1e6 Hz */
         bool has_mount;                          /* rotate x/y/z triples by mount */
         double mount[3][3];                      /* row-major, out = mount * in */
         int64_t max_gap_ns;                      /* 0 = default: max(250 ms, 5 input periods) */
