@@ -1282,6 +1282,92 @@ static void test_refuses_missing_front_end(void)
         refuse_desc(UCI, "frontend", NULL, "description \"frontend\": missing");
 }
 
+/* ---- robustness ---- */
+
+static uint32_t lcg(uint32_t *state)
+{
+        *state = *state * 1664525u + 1013904223u;
+        return *state >> 8;
+}
+
+static int load_quietly(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+        gw_model *m = NULL;
+        int r;
+
+        err[0] = '\0';
+        r = gw_model_load_buffer(buf, len, &m, err, errlen);
+        gw_model_free(m);
+        return r;
+}
+
+static void test_every_truncation_is_refused(void)
+{
+        blob b = blob_read(TINY);
+        char err[GW_ERR_MAX];
+        size_t refused = 0;
+
+        for (size_t n = 0; n < b.len; n++)
+                if (load_quietly(b.buf, n, err, sizeof err) < 0 && err[0])
+                        refused++;
+        CU_ASSERT_EQUAL(refused, b.len);
+        CU_ASSERT_EQUAL(load_quietly(b.buf, b.len, err, sizeof err), 0);
+        blob_free(&b);
+}
+
+static void test_random_byte_corruption_is_refused_or_harmless(void)
+{
+        blob b = blob_read(TINY);
+        uint8_t *buf = malloc(b.len);
+        uint32_t seed = 12345;
+        char err[GW_ERR_MAX];
+        int bad = 0;
+
+        for (int i = 0; i < 3000; i++) {
+                int flips = 1 + (int) (lcg(&seed) % 8);
+
+                memcpy(buf, b.buf, b.len);
+                for (int f = 0; f < flips; f++)
+                        buf[lcg(&seed) % b.len] = (uint8_t) lcg(&seed);
+                int r = load_quietly(buf, b.len, err, sizeof err);
+                if (r != 0 && (r >= 0 || !err[0]))
+                        bad++;
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        free(buf);
+        blob_free(&b);
+}
+
+/* With the checksum recomputed the corruption reaches the value checks. */
+static void test_random_data_corruption_with_valid_checksum_is_refused_or_loads(void)
+{
+        parts p = split_file(UCI);
+        uint8_t *orig = malloc(p.data_len);
+        uint32_t seed = 777;
+        char err[GW_ERR_MAX];
+        int bad = 0, refused = 0;
+
+        memcpy(orig, p.data, p.data_len);
+        for (int i = 0; i < 300; i++) {
+                blob b;
+                int r;
+
+                memcpy(p.data, orig, p.data_len);
+                for (int f = 0; f < 4; f++)
+                        p.data[lcg(&seed) % p.data_len] = (uint8_t) lcg(&seed);
+                b = join(&p);
+                r = load_quietly(b.buf, b.len, err, sizeof err);
+                if (r != 0 && (r != -EINVAL || strncmp(err, "tensor \"", 8) != 0))
+                        bad++;
+                refused += r < 0;
+                blob_free(&b);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT_TRUE(refused > 0);
+        free(orig);
+        parts_free(&p);
+}
+
 /* ---- gw_model_load_file ---- */
 
 static void test_load_file_names_a_missing_file(void)
@@ -1518,6 +1604,12 @@ void gw_test_register(void)
         gw_test_add(s, "front-end output count mismatch", test_refuses_front_end_output_count_mismatch);
         gw_test_add(s, "front-end errors name their field", test_refuses_front_end_error_naming_its_field);
         gw_test_add(s, "missing front end", test_refuses_missing_front_end);
+
+        s = gw_test_suite("model: robustness");
+        gw_test_add(s, "every truncation of a valid file is refused", test_every_truncation_is_refused);
+        gw_test_add(s, "random byte corruption is refused or harmless", test_random_byte_corruption_is_refused_or_harmless);
+        gw_test_add(s, "random data corruption with a valid checksum is refused by value or loads",
+                    test_random_data_corruption_with_valid_checksum_is_refused_or_loads);
 
         s = gw_test_suite("model: files");
         gw_test_add(s, "a missing file is ENOENT naming the path", test_load_file_names_a_missing_file);
