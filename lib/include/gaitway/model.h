@@ -81,8 +81,9 @@ typedef struct {
 
         size_t params;            /* parameters of the architecture (model.md formula) */
         size_t macs;              /* multiply-accumulates per window (model.md formula) */
-        size_t weight_bytes_fp32; /* bytes of FP32 tensors in the file */
-        size_t weight_bytes_int8; /* bytes of INT8 weights, biases and requant params */
+        size_t weight_bytes_fp32; /* bytes of the FP32 tensor set in the file */
+        size_t weight_bytes_int8; /* bytes of the INT8 set: weights, biases, requant, q.input.scale;
+                                   * input.mean/std count in neither */
 } gw_model_info;
 
 /* Loads and validates a model.  On failure returns a negative errno and
