@@ -807,19 +807,36 @@ static void test_no_time_column_times_rows_by_rate(void)
 
 static void test_rate_is_estimated_from_a_timed_foreign_file(void)
 {
+        /* Daphnet: 64 Hz in whole milliseconds, steps of 15 and 16 ms. */
         gw_csv_layout l = layout_xyz(0, 1e-3, 0);
         gw_trace_options opt = { .layout = &l };
         char buf[4096];
         size_t o = 0;
-        for (int i = 0; i < 40; i++)
+        for (int i = 0; i < 80; i++)
                 o += (size_t) snprintf(buf + o, sizeof buf - o, "%d,0,0,%d\n",
-                                       i * 10 + (i % 5 == 0 ? 1 : 0), i);
+                                       (int) floor(i * 15.625), i);
         gw_trace_reader *r = open_ok(put("estimate.csv", buf), &opt);
-        CU_ASSERT_DOUBLE_EQUAL(gw_trace_rate(r), 100, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(gw_trace_rate(r), 64, 1e-9);
+        /* Estimating read ahead: reading starts again at the first row. */
         int64_t t;
         float v[3];
-        CU_ASSERT(gw_trace_read(r, &t, v, err, sizeof err) == 1 && t == 1000000 && v[2] == 0);
+        CU_ASSERT(gw_trace_read(r, &t, v, err, sizeof err) == 1 && t == 0 && v[2] == 0);
         gw_trace_close(r);
+
+        /* A gap of 100 ms among 10 ms steps does not count. */
+        o = 0;
+        for (int i = 0; i < 30; i++)
+                o += (size_t) snprintf(buf + o, sizeof buf - o, "%d,0,0,0\n",
+                                       i * 10 + (i >= 15 ? 90 : 0));
+        r = open_ok(put("estimate2.csv", buf), &opt);
+        CU_ASSERT_DOUBLE_EQUAL(gw_trace_rate(r), 100, 1e-9);
+        gw_trace_close(r);
+
+        r = NULL;
+        CU_ASSERT(gw_trace_open(put("estimate3.csv", "5,0,0,0\n"), &opt, &r, err, sizeof err) < 0);
+        snprintf(expect, sizeof expect, "%s: cannot estimate the sample rate from 1 rows: set "
+                 "rate_hz", tmp_path("estimate3.csv"));
+        assert_err(expect);
 }
 
 static void test_byte_order_mark_is_ignored(void)

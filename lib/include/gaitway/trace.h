@@ -32,7 +32,7 @@ typedef struct {
         double time_unit_s;           /* seconds per time unit (1, 1e-3, 1e-6, 1e-9); 0 = 1 */
         double rate_hz;               /* nominal rate; required without a time column;
                                        * 0 with a time column: estimated at open from
-                                       * the median step of the first rows */
+                                       * the steps of the first rows (docs/trace-format.md) */
         int n_channels;
         int column[GW_TRACE_MAX_CHANNELS];            /* source column of each channel */
         gw_channel_desc channel[GW_TRACE_MAX_CHANNELS]; /* name and unit of each channel */
