@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pipeline.h"
+
+struct Pipeline {
+        const gw_model *model;
+        const gw_model_info *info;
+        gw_engine *engine;
+        ModelTask task;
+        bool int8;
+        PipelineCallbacks cb;
+        void *userdata;
+
+        gw_frontend *fe;
+        gw_window *win;
+        int in_n, C, K, max_out, fog_class;
+
+        float *fe_out;          /* max_out x C */
+        int64_t *fe_t;
+        uint32_t *fe_flags;
+        int8_t *q;              /* one quantised sample */
+        void *window;           /* T x C, int8 or float */
+        int32_t *logits_q16;
+        int32_t *prob_q15;
+        float *logits;
+        float *prob;
+
+        gw_activity_tracker act;
+        gw_fog_tracker fog;
+        uint64_t windows;
+};
+
+int pipeline_fog_class(const gw_model *m, const char *fog_class, char *err, size_t errlen)
+{
+        const gw_model_info *info = gw_model_info_get(m);
+        if (fog_class && *fog_class) {
+                int k = gw_model_class_index(m, fog_class);
+                if (k < 0)
+                        return gw_error(err, errlen, EINVAL, "fog_class: model %s has no class '%s'",
+                                        info->model_id, fog_class), -1;
+                return k;
+        }
+        for (int k = 0; k < info->classes; k++) {
+                const char *n = info->class_name[k];
+                if (!strncasecmp(n, "no", 2))
+                        continue;
+                if (strcasestr(n, "freez") || strcasestr(n, "fog"))
+                        return k;
+        }
+        if (info->classes == 2)
+                return 1;
+        gw_error(err, errlen, EINVAL, "model %s: cannot tell which class is the freeze; set fog_class",
+                 info->model_id);
+        return -1;
+}
+
+int pipeline_new(const PipelineParams *pp, Pipeline **ret, char *err, size_t errlen)
+{
+        Pipeline *p = calloc(1, sizeof *p);
+        int r;
+
+        if (!p)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        p->model = pp->model;
+        p->info = gw_model_info_get(pp->model);
+        p->engine = pp->engine;
+        p->task = pp->task;
+        p->int8 = p->info->has_int8;
+        p->cb = *pp->cb;
+        p->userdata = pp->userdata;
+        p->in_n = pp->source->n;
+        p->C = p->info->channels;
+        p->K = p->info->classes;
+        p->fog_class = -1;
+
+        if (p->task == MODEL_FOG) {
+                p->fog_class = pipeline_fog_class(pp->model, pp->fog_class, err, errlen);
+                if (p->fog_class < 0) {
+                        pipeline_free(p);
+                        return -EINVAL;
+                }
+        }
+
+        r = gw_frontend_new(&p->info->frontend, pp->source, &p->fe, err, errlen);
+        if (r < 0) {
+                pipeline_free(p);
+                return r;
+        }
+        if (gw_frontend_channels(p->fe) != p->C) {
+                pipeline_free(p);
+                return gw_error(err, errlen, EINVAL, "model %s: front end yields %d channels, model wants %d",
+                                p->info->model_id, gw_frontend_channels(p->fe), p->C);
+        }
+        size_t elem = p->int8 ? sizeof(int8_t) : sizeof(float);
+        r = gw_window_new(p->info->window, p->C, p->info->hop, elem, p->info->sample_rate_hz, &p->win);
+        if (r < 0) {
+                pipeline_free(p);
+                return gw_error(err, errlen, -r, "model %s: cannot create its window", p->info->model_id);
+        }
+        p->max_out = gw_frontend_max_out(p->fe);
+        if (p->max_out < 1)
+                p->max_out = 1;
+        p->fe_out = calloc((size_t) p->max_out * p->C, sizeof(float));
+        p->fe_t = calloc((size_t) p->max_out, sizeof(int64_t));
+        p->fe_flags = calloc((size_t) p->max_out, sizeof(uint32_t));
+        p->q = calloc((size_t) p->C, 1);
+        p->window = calloc((size_t) p->info->window * p->C, elem);
+        p->logits_q16 = calloc((size_t) p->K, sizeof(int32_t));
+        p->prob_q15 = calloc((size_t) p->K, sizeof(int32_t));
+        p->logits = calloc((size_t) p->K, sizeof(float));
+        p->prob = calloc((size_t) p->K, sizeof(float));
+        if (!p->fe_out || !p->fe_t || !p->fe_flags || !p->q || !p->window || !p->logits_q16 ||
+            !p->prob_q15 || !p->logits || !p->prob) {
+                pipeline_free(p);
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        }
+        if (p->task == MODEL_ACTIVITY)
+                gw_activity_init(&p->act, pp->activity, p->K);
+        else
+                gw_fog_init(&p->fog, pp->fog);
+        *ret = p;
+        return 0;
+}
+
+Pipeline *pipeline_free(Pipeline *p)
+{
+        if (!p)
+                return NULL;
+        gw_frontend_free(p->fe);
+        gw_window_free(p->win);
+        free(p->fe_out);
+        free(p->fe_t);
+        free(p->fe_flags);
+        free(p->q);
+        free(p->window);
+        free(p->logits_q16);
+        free(p->prob_q15);
+        free(p->logits);
+        free(p->prob);
+        free(p);
+        return NULL;
+}
+
+static void pipeline_window(Pipeline *p, const gw_window_meta *meta)
+{
+        int top;
+
+        if (p->int8) {
+                gw_engine_run_int8(p->engine, p->window, p->logits_q16);
+                top = gw_softmax_q15(p->logits_q16, p->K, p->prob_q15);
+                for (int k = 0; k < p->K; k++)
+                        p->prob[k] = (float) p->prob_q15[k] / 32768.0f;
+        } else {
+                gw_engine_run_fp32(p->engine, p->window, p->logits);
+                top = gw_softmax_f32(p->logits, p->K, p->prob);
+        }
+        p->windows++;
+        if (p->cb.window)
+                p->cb.window(p->userdata, p, meta, p->prob, top);
+
+        if (p->task == MODEL_ACTIVITY) {
+                gw_activity_event ev;
+                if (gw_activity_update(&p->act, p->prob, meta->t_last_ns, &ev) == 1 && p->cb.activity)
+                        p->cb.activity(p->userdata, p, &ev);
+        } else {
+                gw_fog_event ev;
+                if (gw_fog_update(&p->fog, p->prob[p->fog_class], meta->t_first_ns, meta->t_last_ns, &ev) == 1 &&
+                    p->cb.fog)
+                        p->cb.fog(p->userdata, p, &ev);
+        }
+}
+
+void pipeline_push(Pipeline *p, size_t n, const int64_t *t_ns, const float *raw)
+{
+        for (size_t i = 0; i < n; i++) {
+                int m = gw_frontend_push(p->fe, t_ns[i], raw, p->fe_out, p->fe_t, p->fe_flags, p->max_out);
+                raw += p->in_n;
+                for (int j = 0; j < m; j++) {
+                        const float *x = p->fe_out + (size_t) j * p->C;
+                        gw_window_meta meta;
+                        const void *sample = x;
+                        if (p->int8) {
+                                gw_model_quantize(p->model, x, p->q, 1);
+                                sample = p->q;
+                        }
+                        if (gw_window_push(p->win, p->fe_t[j], p->fe_flags[j], sample, p->window, &meta) == 1)
+                                pipeline_window(p, &meta);
+                }
+        }
+}
+
+void pipeline_finish(Pipeline *p, int64_t t_ns)
+{
+        gw_fog_event ev;
+        if (p->task == MODEL_FOG && gw_fog_flush(&p->fog, t_ns, &ev) == 1 && p->cb.fog)
+                p->cb.fog(p->userdata, p, &ev);
+}
+
+ModelTask pipeline_task(const Pipeline *p)
+{
+        return p->task;
+}
+
+const gw_model_info *pipeline_model_info(const Pipeline *p)
+{
+        return p->info;
+}
+
+const char *pipeline_class_name(const Pipeline *p, int cls)
+{
+        return cls >= 0 && cls < p->K ? p->info->class_name[cls] : "unknown";
+}
+
+uint64_t pipeline_windows(const Pipeline *p)
+{
+        return p->windows;
+}
+
+const gw_activity_tracker *pipeline_activity(const Pipeline *p)
+{
+        return p->task == MODEL_ACTIVITY ? &p->act : NULL;
+}
+
+const gw_fog_tracker *pipeline_fog(const Pipeline *p)
+{
+        return p->task == MODEL_FOG ? &p->fog : NULL;
+}
+
+const gw_frontend_stats *pipeline_frontend_stats(const Pipeline *p)
+{
+        return gw_frontend_stats_get(p->fe);
+}
+
+size_t pipeline_state_bytes(const Pipeline *p)
+{
+        size_t elem = p->int8 ? 1 : sizeof(float);
+        return sizeof *p + gw_frontend_state_bytes(p->fe) + gw_window_state_bytes(p->win) +
+               (size_t) p->max_out * p->C * sizeof(float) + (size_t) p->max_out * (sizeof(int64_t) + 4) +
+               (size_t) p->C + (size_t) p->info->window * p->C * elem + (size_t) p->K * 16;
+}

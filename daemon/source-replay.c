@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/* The replay source: a CSV trace (the gaitway trace format or a foreign CSV
+ * described by keys) played in real time, at a speed factor, or as fast as
+ * possible, optionally looped.  Reading happens in the loop in small batches
+ * so the sinks' I/O keeps its turn; nothing blocks but the file reads
+ * themselves (local files). */
+
+#include <errno.h>
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf-value.h"
+#include "conf.h"
+#include "gaitway/trace.h"
+#include "log.h"
+#include "source.h"
+
+#define BATCH 256
+#define BAD_ROWS_LOGGED 10
+
+typedef struct {
+        char *path;
+        bool csv;
+        bool loop;
+        double speed;                   /* 0 = as fast as possible */
+        gw_bad_row_policy bad_rows;
+        gw_csv_layout layout;
+        char *gyro_path;
+        gw_csv_layout gyro;
+        /* which gyro keys were set, the others follow the first file */
+        bool gyro_time_set, gyro_unit_set, gyro_skip_set, gyro_delim_set;
+        bool csv_key_seen;
+} ReplayConf;
+
+typedef struct {
+        Source base;
+        ReplayConf conf;                /* private copy: outlives config reloads */
+        char *device_id;
+        struct ev_loop *loop;
+        SourceCallbacks cb;
+        void *userdata;
+
+        gw_trace_reader *reader;
+        gw_source_desc desc;
+        char *address;
+        int n;
+
+        ev_idle idle;
+        ev_timer timer;
+        bool running, paused, ended;
+
+        int64_t *t;
+        float *v;
+        bool have_next;                 /* t[0], v[0..n) hold a read-ahead sample */
+        int64_t next_t;
+        float *next_v;
+
+        int64_t first_t, last_t, loop_offset;
+        bool seen_first;
+        ev_tstamp start_wall;           /* pacing: loop time of the first sample */
+        int64_t start_t;
+        uint64_t bad_rows_logged;
+} ReplaySource;
+
+/* ---- configuration ----------------------------------------------------- */
+
+static void *replay_conf_new(void)
+{
+        ReplayConf *c = calloc(1, sizeof *c);
+        if (!c)
+                return NULL;
+        c->speed = 1.0;
+        c->layout.time_column = 0;
+        c->layout.time_unit_s = 1.0;
+        c->gyro.time_column = 0;
+        c->gyro.time_unit_s = 1.0;
+        return c;
+}
+
+static void replay_conf_free(void *p)
+{
+        ReplayConf *c = p;
+        if (!c)
+                return;
+        free(c->path);
+        free(c->gyro_path);
+        free(c);
+}
+
+static int parse_delimiter(const char *v, char *ret, char *err, size_t errlen)
+{
+        static const struct { const char *name; char c; } names[] = {
+                { "auto", 0 }, { "comma", ',' }, { "semicolon", ';' }, { "tab", '\t' }, { "space", ' ' },
+                { ",", ',' }, { ";", ';' },
+        };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                if (!strcmp(v, names[i].name)) {
+                        *ret = names[i].c;
+                        return 0;
+                }
+        return gw_error(err, errlen, EINVAL, "expected auto, comma, semicolon, tab or space, got '%s'", v);
+}
+
+static int parse_time_column(const char *v, int *ret, char *err, size_t errlen)
+{
+        long x;
+        if (!strcmp(v, "none")) {
+                *ret = -1;
+                return 0;
+        }
+        if (conf_parse_int(v, 1, 1000, &x, err, errlen) < 0)
+                return gw_error(err, errlen, EINVAL, "expected none or a column number 1..1000, got '%s'", v);
+        *ret = (int) x - 1;
+        return 0;
+}
+
+static int parse_time_unit(const char *v, double *ret, char *err, size_t errlen)
+{
+        static const struct { const char *name; double s; } units[] = {
+                { "s", 1 }, { "ms", 1e-3 }, { "us", 1e-6 }, { "ns", 1e-9 },
+        };
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+                if (!strcmp(v, units[i].name)) {
+                        *ret = units[i].s;
+                        return 0;
+                }
+        return gw_error(err, errlen, EINVAL, "expected s, ms, us or ns, got '%s'", v);
+}
+
+/* "name:column:unit[:scale]" items, columns counted from 1. */
+static int parse_columns(const char *v, gw_csv_layout *l, char *err, size_t errlen)
+{
+        char items[GW_TRACE_MAX_CHANNELS + 1][32];
+        int n = conf_split(v, items, GW_TRACE_MAX_CHANNELS, err, errlen);
+        if (n < 0)
+                return n;
+        if (n == 0)
+                return gw_error(err, errlen, EINVAL, "expected name:column:unit items");
+        for (int i = 0; i < n; i++) {
+                char *f[4] = { NULL };
+                int nf = 0;
+                char *save = NULL;
+                for (char *tok = strtok_r(items[i], ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+                        if (nf == 4)
+                                return gw_error(err, errlen, EINVAL,
+                                                "item %d: expected name:column:unit[:scale]", i + 1);
+                        f[nf++] = tok;
+                }
+                if (nf < 3)
+                        return gw_error(err, errlen, EINVAL, "item %d: expected name:column:unit[:scale]",
+                                        i + 1);
+                long col;
+                double scale = 1.0, factor;
+                if (strlen(f[0]) >= GW_NAME_MAX || strlen(f[2]) >= GW_NAME_MAX)
+                        return gw_error(err, errlen, EINVAL, "item %d: name or unit too long", i + 1);
+                if (conf_parse_int(f[1], 1, 1000, &col, err, errlen) < 0)
+                        return gw_error(err, errlen, EINVAL, "item %d (%s): column must be 1..1000, got '%s'",
+                                        i + 1, f[0], f[1]);
+                if (f[3] && conf_parse_double(f[3], -1e9, 1e9, &scale, err, errlen) < 0)
+                        return gw_error(err, errlen, EINVAL, "item %d (%s): bad scale '%s'", i + 1, f[0], f[3]);
+                if (gw_unit_factor(f[2], "m/s^2", &factor) < 0 && gw_unit_factor(f[2], "rad/s", &factor) < 0)
+                        return gw_error(err, errlen, EINVAL, "item %d (%s): unknown unit '%s' "
+                                        "(m/s^2, g, mg, rad/s, deg/s, mrad/s)", i + 1, f[0], f[2]);
+                for (int j = 0; j < i; j++)
+                        if (!strcmp(l->channel[j].name, f[0]))
+                                return gw_error(err, errlen, EINVAL, "channel '%s' listed twice", f[0]);
+                strcpy(l->channel[i].name, f[0]);
+                strcpy(l->channel[i].unit, f[2]);
+                l->column[i] = (int) col - 1;
+                l->scale[i] = scale;
+        }
+        l->n_channels = n;
+        return 0;
+}
+
+static int replay_conf_key(void *p, const char *key, const char *v, const char *base_dir,
+                           char *err, size_t errlen)
+{
+        ReplayConf *c = p;
+        long x;
+        int r;
+
+        if (!strcmp(key, "path"))
+                r = conf_parse_path(v, base_dir, &c->path, err, errlen);
+        else if (!strcmp(key, "format")) {
+                if (!strcmp(v, "gaitway"))
+                        c->csv = false;
+                else if (!strcmp(v, "csv"))
+                        c->csv = true;
+                else
+                        return gw_error(err, errlen, EINVAL, "expected gaitway or csv, got '%s'", v);
+                r = 0;
+        } else if (!strcmp(key, "loop"))
+                r = conf_parse_bool(v, &c->loop, err, errlen);
+        else if (!strcmp(key, "speed")) {
+                if (!strcmp(v, "max")) {
+                        c->speed = 0;
+                        r = 0;
+                } else if (!strcmp(v, "realtime")) {
+                        c->speed = 1;
+                        r = 0;
+                } else if (conf_parse_double(v, 0.001, 1e6, &c->speed, err, errlen) < 0)
+                        return gw_error(err, errlen, EINVAL,
+                                        "expected realtime, max or a factor 0.001..1e6, got '%s'", v);
+                else
+                        r = 0;
+        } else if (!strcmp(key, "bad_rows")) {
+                if (!strcmp(v, "fatal"))
+                        c->bad_rows = GW_BAD_ROW_FATAL;
+                else if (!strcmp(v, "skip"))
+                        c->bad_rows = GW_BAD_ROW_SKIP;
+                else
+                        return gw_error(err, errlen, EINVAL, "expected fatal or skip, got '%s'", v);
+                r = 0;
+        } else {
+                /* The rest describe a foreign CSV layout. */
+                c->csv_key_seen = true;
+                if (!strcmp(key, "delimiter"))
+                        r = parse_delimiter(v, &c->layout.delimiter, err, errlen);
+                else if (!strcmp(key, "skip_rows")) {
+                        r = conf_parse_int(v, 0, 1000000, &x, err, errlen);
+                        c->layout.skip_rows = (int) x;
+                } else if (!strcmp(key, "time_column"))
+                        r = parse_time_column(v, &c->layout.time_column, err, errlen);
+                else if (!strcmp(key, "time_unit"))
+                        r = parse_time_unit(v, &c->layout.time_unit_s, err, errlen);
+                else if (!strcmp(key, "columns"))
+                        r = parse_columns(v, &c->layout, err, errlen);
+                else if (!strcmp(key, "gyro_path"))
+                        r = conf_parse_path(v, base_dir, &c->gyro_path, err, errlen);
+                else if (!strcmp(key, "gyro_columns"))
+                        r = parse_columns(v, &c->gyro, err, errlen);
+                else if (!strcmp(key, "gyro_time_column")) {
+                        r = parse_time_column(v, &c->gyro.time_column, err, errlen);
+                        c->gyro_time_set = true;
+                } else if (!strcmp(key, "gyro_time_unit")) {
+                        r = parse_time_unit(v, &c->gyro.time_unit_s, err, errlen);
+                        c->gyro_unit_set = true;
+                } else if (!strcmp(key, "gyro_skip_rows")) {
+                        r = conf_parse_int(v, 0, 1000000, &x, err, errlen);
+                        c->gyro.skip_rows = (int) x;
+                        c->gyro_skip_set = true;
+                } else if (!strcmp(key, "gyro_delimiter")) {
+                        r = parse_delimiter(v, &c->gyro.delimiter, err, errlen);
+                        c->gyro_delim_set = true;
+                } else
+                        return 0;
+        }
+        return r < 0 ? r : 1;
+}
+
+static int replay_conf_check(void *p, const DeviceConf *dc, char *err, size_t errlen)
+{
+        ReplayConf *c = p;
+        if (!c->path)
+                return gw_error(err, errlen, EINVAL, "path: missing (the trace to replay)");
+        if (!c->csv) {
+                if (c->csv_key_seen)
+                        return gw_error(err, errlen, EINVAL,
+                                        "CSV layout keys (columns, time_column, ...) need format = csv");
+                return 0;
+        }
+        if (!c->layout.n_channels)
+                return gw_error(err, errlen, EINVAL, "columns: missing (needed with format = csv)");
+        if (!!c->gyro_path != !!c->gyro.n_channels)
+                return gw_error(err, errlen, EINVAL, "gyro_path and gyro_columns: set both or neither");
+        if (c->layout.time_column < 0 && dc->sample_rate <= 0)
+                return gw_error(err, errlen, EINVAL, "sample_rate: needed with time_column = none");
+        if (c->layout.n_channels + c->gyro.n_channels > GW_TRACE_MAX_CHANNELS)
+                return gw_error(err, errlen, EINVAL, "columns: more than %d channels in total",
+                                GW_TRACE_MAX_CHANNELS);
+        for (int i = 0; i < c->layout.n_channels; i++)
+                if (c->layout.column[i] == c->layout.time_column)
+                        return gw_error(err, errlen, EINVAL, "columns: channel '%s' uses the time column",
+                                        c->layout.channel[i].name);
+        if (!c->gyro_time_set)
+                c->gyro.time_column = c->layout.time_column;
+        if (!c->gyro_unit_set)
+                c->gyro.time_unit_s = c->layout.time_unit_s;
+        if (!c->gyro_skip_set)
+                c->gyro.skip_rows = c->layout.skip_rows;
+        if (!c->gyro_delim_set)
+                c->gyro.delimiter = c->layout.delimiter;
+        for (int i = 0; i < c->gyro.n_channels; i++)
+                for (int j = 0; j < c->layout.n_channels; j++)
+                        if (!strcmp(c->gyro.channel[i].name, c->layout.channel[j].name))
+                                return gw_error(err, errlen, EINVAL,
+                                                "gyro_columns: channel '%s' also in columns",
+                                                c->gyro.channel[i].name);
+        if ((c->layout.time_column < 0) != (c->gyro.time_column < 0) && c->gyro_path)
+                return gw_error(err, errlen, EINVAL,
+                                "gyro_time_column: both files need a time column, or neither");
+        return 0;
+}
+
+/* ---- playing ----------------------------------------------------------- */
+
+static void replay_finish(ReplaySource *s, int error, const char *err)
+{
+        s->running = false;
+        s->ended = true;
+        if (s->loop) {
+                ev_idle_stop(s->loop, &s->idle);
+                ev_timer_stop(s->loop, &s->timer);
+        }
+        if (s->cb.connected)
+                s->cb.connected(s->userdata, false, error ? "trace error" : "end of trace");
+        if (s->cb.ended)
+                s->cb.ended(s->userdata, error, err);
+}
+
+/* Reads one sample into (*t, v).  Returns 1, 0 at the (final) end, or a
+ * negative errno with err filled. */
+static int replay_read(ReplaySource *s, int64_t *t, float *v, bool allow_loop, char *err, size_t errlen)
+{
+        for (int attempt = 0; attempt < 2; attempt++) {
+                int r = gw_trace_read(s->reader, t, v, err, errlen);
+                if (r < 0)
+                        return r;
+                const gw_trace_stats *st = gw_trace_stats_get(s->reader);
+                if (st->bad_rows > s->bad_rows_logged) {
+                        if (s->bad_rows_logged < BAD_ROWS_LOGGED)
+                                log_warning("device %s: skipped a bad row: %s%s", s->device_id,
+                                            gw_trace_last_error(s->reader),
+                                            s->bad_rows_logged + 1 == BAD_ROWS_LOGGED ?
+                                            " (further bad rows are only counted)" : "");
+                        s->bad_rows_logged = st->bad_rows;
+                }
+                if (r == 1) {
+                        if (!s->seen_first) {
+                                s->first_t = *t;
+                                s->seen_first = true;
+                        }
+                        s->last_t = *t;
+                        *t += s->loop_offset;
+                        return 1;
+                }
+                if (!allow_loop || !s->conf.loop || !s->seen_first)
+                        return 0;
+                /* Looped: time continues one period after the last sample so
+                 * the pipeline sees one continuous stream. */
+                int64_t period = (int64_t) (1e9 / s->desc.rate_hz);
+                s->loop_offset += s->last_t - s->first_t + period;
+                s->seen_first = false;
+                r = gw_trace_rewind(s->reader, err, errlen);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static ev_tstamp replay_due(ReplaySource *s, int64_t t)
+{
+        return s->start_wall + (double) (t - s->start_t) / 1e9 / s->conf.speed;
+}
+
+static void replay_schedule(ReplaySource *s);
+
+/* Delivers up to BATCH samples; in paced mode only those already due.
+ * Returns false when the source stopped (end, error, pause). */
+static bool replay_batch(ReplaySource *s, bool paced)
+{
+        char err[GW_ERR_MAX];
+        size_t n = 0;
+        ev_tstamp now = paced ? ev_now(s->loop) : 0;
+
+        if (s->cb.busy && s->cb.busy(s->userdata)) {
+                s->paused = true;
+                if (s->loop) {
+                        ev_idle_stop(s->loop, &s->idle);
+                        ev_timer_stop(s->loop, &s->timer);
+                }
+                return false;
+        }
+
+        while (n < BATCH) {
+                if (!s->have_next) {
+                        int r = replay_read(s, &s->next_t, s->next_v, s->loop != NULL, err, sizeof err);
+                        if (r <= 0) {
+                                if (n)
+                                        s->cb.samples(s->userdata, n, s->t, s->v);
+                                replay_finish(s, r, r < 0 ? err : NULL);
+                                return false;
+                        }
+                        s->have_next = true;
+                }
+                if (paced) {
+                        if (s->start_wall == 0) {
+                                s->start_wall = now;
+                                s->start_t = s->next_t;
+                        }
+                        if (replay_due(s, s->next_t) > now)
+                                break;
+                }
+                s->t[n] = s->next_t;
+                memcpy(s->v + n * s->n, s->next_v, s->n * sizeof(float));
+                s->have_next = false;
+                n++;
+        }
+        if (n)
+                s->cb.samples(s->userdata, n, s->t, s->v);
+        return s->running;
+}
+
+static void replay_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+        ReplaySource *s = w->data;
+        replay_batch(s, false);
+}
+
+static void replay_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        ReplaySource *s = w->data;
+        /* Catch up in batches, then sleep until the next sample is due. */
+        for (;;) {
+                if (!replay_batch(s, true))
+                        return;
+                if (s->have_next && replay_due(s, s->next_t) > ev_now(loop))
+                        break;
+        }
+        replay_schedule(s);
+}
+
+static void replay_schedule(ReplaySource *s)
+{
+        if (!s->running || s->paused)
+                return;
+        if (s->conf.speed == 0) {
+                ev_idle_start(s->loop, &s->idle);
+                return;
+        }
+        double wait = s->have_next ? replay_due(s, s->next_t) - ev_now(s->loop) : 0;
+        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_set(&s->timer, wait > 0 ? wait : 0, 0);
+        ev_timer_start(s->loop, &s->timer);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static Source *replay_close(Source *base);
+
+static int replay_open(const SourceParams *p, Source **ret, char *err, size_t errlen)
+{
+        const ReplayConf *c = p->conf;
+        ReplaySource *s = calloc(1, sizeof *s);
+        gw_trace_options opt = { .bad_rows = c->bad_rows };
+        const gw_channel_desc *ch;
+        int r;
+
+        if (!s)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        s->base.kind = &source_replay;
+        s->conf = *c;
+        s->conf.path = strdup(c->path);
+        s->conf.gyro_path = c->gyro_path ? strdup(c->gyro_path) : NULL;
+        s->device_id = strdup(p->device_id);
+        s->loop = p->loop;
+        s->cb = *p->cb;
+        s->userdata = p->userdata;
+        if (!s->conf.path || (c->gyro_path && !s->conf.gyro_path) || !s->device_id) {
+                replay_close(&s->base);
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        }
+        if (c->csv) {
+                s->conf.layout.rate_hz = p->rate_hz;
+                s->conf.gyro.rate_hz = p->rate_hz;
+                opt.layout = &s->conf.layout;
+                if (s->conf.gyro_path) {
+                        opt.second_path = s->conf.gyro_path;
+                        opt.second_layout = &s->conf.gyro;
+                }
+        }
+        r = gw_trace_open(s->conf.path, &opt, &s->reader, err, errlen);
+        if (r < 0) {
+                replay_close(&s->base);
+                return r;
+        }
+        s->n = gw_trace_channels(s->reader, &ch);
+        if (s->n <= 0 || s->n > GW_MAX_INPUTS) {
+                replay_close(&s->base);
+                return gw_error(err, errlen, EINVAL, "%s: no usable channels", c->path);
+        }
+        s->desc.n = s->n;
+        memcpy(s->desc.ch, ch, (size_t) s->n * sizeof *ch);
+        s->desc.rate_hz = p->rate_hz > 0 ? p->rate_hz : gw_trace_rate(s->reader);
+        if (!(s->desc.rate_hz > 0)) {
+                replay_close(&s->base);
+                return gw_error(err, errlen, EINVAL, "%s: the trace states no sample rate: set sample_rate",
+                                c->path);
+        }
+        s->t = calloc(BATCH, sizeof *s->t);
+        s->v = calloc((size_t) BATCH * s->n, sizeof *s->v);
+        s->next_v = calloc((size_t) s->n, sizeof *s->next_v);
+        if (asprintf(&s->address, "replay:%s", c->path) < 0)
+                s->address = NULL;
+        if (!s->t || !s->v || !s->next_v || !s->address) {
+                replay_close(&s->base);
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        }
+        ev_idle_init(&s->idle, replay_idle_cb);
+        s->idle.data = s;
+        ev_init(&s->timer, replay_timer_cb);
+        s->timer.data = s;
+        *ret = &s->base;
+        return 0;
+}
+
+static int replay_start(Source *base)
+{
+        ReplaySource *s = (ReplaySource *) base;
+        if (s->running || s->ended)
+                return 0;
+        s->running = true;
+        s->paused = false;
+        if (s->cb.connected)
+                s->cb.connected(s->userdata, true, NULL);
+        replay_schedule(s);
+        return 0;
+}
+
+static void replay_stop(Source *base)
+{
+        ReplaySource *s = (ReplaySource *) base;
+        if (!s->running)
+                return;
+        s->running = false;
+        if (s->loop) {
+                ev_idle_stop(s->loop, &s->idle);
+                ev_timer_stop(s->loop, &s->timer);
+        }
+        if (s->cb.connected)
+                s->cb.connected(s->userdata, false, "stopped");
+}
+
+static void replay_resume(Source *base)
+{
+        ReplaySource *s = (ReplaySource *) base;
+        if (!s->running || !s->paused)
+                return;
+        s->paused = false;
+        if (s->conf.speed > 0)
+                /* Paced replays keep their schedule: a pause shifts time. */
+                s->start_wall = 0;
+        replay_schedule(s);
+}
+
+static int replay_run_to_end(Source *base, char *err, size_t errlen)
+{
+        ReplaySource *s = (ReplaySource *) base;
+        int r;
+        s->running = true;
+        for (;;) {
+                size_t n = 0;
+                while (n < BATCH) {
+                        r = replay_read(s, &s->t[n], s->v + n * s->n, false, err, errlen);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                break;
+                        n++;
+                }
+                if (n)
+                        s->cb.samples(s->userdata, n, s->t, s->v);
+                if (n < BATCH)
+                        break;
+        }
+        s->running = false;
+        s->ended = true;
+        return 0;
+}
+
+static Source *replay_close(Source *base)
+{
+        ReplaySource *s = (ReplaySource *) base;
+        if (!s)
+                return NULL;
+        if (s->loop) {
+                ev_idle_stop(s->loop, &s->idle);
+                ev_timer_stop(s->loop, &s->timer);
+        }
+        gw_trace_close(s->reader);
+        free(s->conf.path);
+        free(s->conf.gyro_path);
+        free(s->device_id);
+        free(s->address);
+        free(s->t);
+        free(s->v);
+        free(s->next_v);
+        free(s);
+        return NULL;
+}
+
+static const gw_source_desc *replay_describe(const Source *base)
+{
+        return &((const ReplaySource *) base)->desc;
+}
+
+static const char *replay_address(const Source *base)
+{
+        return ((const ReplaySource *) base)->address;
+}
+
+const SourceKind source_replay = {
+        .name = "replay",
+        .conf_new = replay_conf_new,
+        .conf_free = replay_conf_free,
+        .conf_key = replay_conf_key,
+        .conf_check = replay_conf_check,
+        .open = replay_open,
+        .start = replay_start,
+        .stop = replay_stop,
+        .close = replay_close,
+        .describe = replay_describe,
+        .address = replay_address,
+        .resume = replay_resume,
+        .run_to_end = replay_run_to_end,
+};
