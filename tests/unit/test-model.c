@@ -1413,6 +1413,34 @@ static void test_load_file_prefixes_the_path_to_the_field(void)
         parts_free(&p);
 }
 
+/* ---- CRC-32 ---- */
+
+static void test_crc32_matches_the_standard_check_values(void)
+{
+        static const char fox[] = "The quick brown fox jumps over the lazy dog";
+
+        CU_ASSERT_EQUAL(gw_crc32(0, "123456789", 9), 0xcbf43926u);
+        CU_ASSERT_EQUAL(gw_crc32(0, fox, sizeof fox - 1), 0x414fa339u);
+        CU_ASSERT_EQUAL(gw_crc32(0, "", 0), 0);
+        CU_ASSERT_EQUAL(gw_crc32(0x414fa339u, "", 0), 0x414fa339u);
+}
+
+static void test_crc32_continues_across_buffers_like_zlib(void)
+{
+        uint8_t buf[1024];
+        uint32_t whole;
+        int bad = 0;
+
+        for (size_t i = 0; i < sizeof buf; i++)
+                buf[i] = (uint8_t) i;
+        whole = gw_crc32(0, buf, sizeof buf);
+        /* python3 -c "import zlib; print(hex(zlib.crc32(bytes(range(256))*4)))" */
+        CU_ASSERT_EQUAL(whole, 0xb70b4c26u);
+        for (size_t cut = 0; cut <= sizeof buf; cut++)
+                bad += gw_crc32(gw_crc32(0, buf, cut), buf + cut, sizeof buf - cut) != whole;
+        CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* ---- the quantiser (docs/int8.md §1) ---- */
 
 /* The tiny model with mean 1, std 2, input scale 0.25: in_mul = 2 exactly,
@@ -1615,6 +1643,10 @@ void gw_test_register(void)
         gw_test_add(s, "a missing file is ENOENT naming the path", test_load_file_names_a_missing_file);
         gw_test_add(s, "a directory is refused", test_load_file_refuses_a_directory);
         gw_test_add(s, "errors name the path and the field", test_load_file_prefixes_the_path_to_the_field);
+
+        s = gw_test_suite("model: CRC-32");
+        gw_test_add(s, "matches the standard check values", test_crc32_matches_the_standard_check_values);
+        gw_test_add(s, "continues across buffers like zlib", test_crc32_continues_across_buffers_like_zlib);
 
         s = gw_test_suite("model: input quantiser");
         gw_test_add(s, "rounds half to even", test_quantize_rounds_half_to_even);
