@@ -162,7 +162,7 @@ static int parse_header_json(loader *ld, const uint8_t *buf, size_t len, char *e
 {
         json_error_t jerr;
         uint64_t n;
-        const char *text;
+        const char *text, *nul;
 
         if (len < 8)
                 return gw_error(err, errlen, EINVAL,
@@ -177,9 +177,10 @@ static int parse_header_json(loader *ld, const uint8_t *buf, size_t len, char *e
                                 (unsigned long long) n);
 
         text = (const char *) buf + 8;
-        if (memchr(text, '\0', n))
+        nul = memchr(text, '\0', n);
+        if (nul)
                 return gw_error(err, errlen, EINVAL, "header: NUL byte at offset %zu",
-                                (size_t) ((const char *) memchr(text, '\0', n) - text) + 8);
+                                (size_t) (nul - text) + 8);
         ld->header = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
         if (!ld->header)
                 return gw_error(err, errlen, EINVAL, "header: not JSON: %s at line %d column %d",
@@ -207,8 +208,7 @@ static int parse_metadata(loader *ld, gw_model_info *info, char *err, size_t err
         const json_t *meta = json_object_get(ld->header, META_KEY);
         const char *key, *format = NULL, *version = NULL, *checksum = NULL;
         const json_t *v;
-        int r, used = 0;
-        unsigned crc;
+        int r;
 
         if (!meta)
                 return gw_error(err, errlen, EINVAL, "header: \"" META_KEY "\" missing");
@@ -237,12 +237,12 @@ static int parse_metadata(loader *ld, gw_model_info *info, char *err, size_t err
 
         if ((r = meta_string(meta, "checksum", &checksum, err, errlen)) < 0)
                 return r;
-        if (strlen(checksum) != 14 || sscanf(checksum, "crc32:%8x%n", &crc, &used) != 1 || used != 14 ||
+        if (strlen(checksum) != 14 || strncmp(checksum, "crc32:", 6) != 0 ||
             strspn(checksum + 6, "0123456789abcdef") != 8)
                 return gw_error(err, errlen, EINVAL,
                                 "metadata \"checksum\": \"%s\" is not crc32: and 8 lower-case hex digits",
                                 checksum);
-        ld->crc32 = crc;
+        ld->crc32 = (uint32_t) strtoul(checksum + 6, NULL, 16);
         return 0;
 }
 
@@ -548,7 +548,8 @@ static int check_i8(const tensor_spec *s, const int8_t *v, size_t n, char *err, 
 static int check_i32(const tensor_spec *s, const int32_t *v, size_t n, const gw_model_info *info,
                      char *err, size_t errlen)
 {
-        int64_t lim = INT32_MAX;
+        int64_t lo, hi;
+        const char *why;
 
         if (s->check == CK_REQUANT) {
                 for (size_t r = 0; r < n / 2; r++) {
@@ -565,18 +566,21 @@ static int check_i32(const tensor_spec *s, const int32_t *v, size_t n, const gw_
                 }
                 return 0;
         }
-        if (s->check == CK_INT16)
-                lim = INT16_MAX;
-        else if (s->check == CK_ACC_C || s->check == CK_ACC_F)
-                lim = INT32_MAX - (int64_t) 127 * 127 * info->kernel *
-                                  (s->check == CK_ACC_C ? info->channels : info->filters);
+        if (s->check == CK_INT16) {
+                lo = INT16_MIN;
+                hi = INT16_MAX;
+                why = "";
+        } else {
+                /* |bias| + 127 * 127 * Cin * k must fit in int32. */
+                int cin = s->check == CK_ACC_C ? info->channels : info->filters;
+                hi = INT32_MAX - (int64_t) 127 * 127 * info->kernel * cin;
+                lo = -hi;
+                why = " (the int32 accumulator could overflow)";
+        }
         for (size_t r = 0; r < n; r++)
-                if (v[r] > lim || v[r] < -lim - (s->check == CK_INT16))
-                        return gw_error(err, errlen, EINVAL,
-                                        "tensor \"%s\": %ld at row %zu outside [%lld, %lld]%s",
-                                        s->name, (long) v[r], r, (long long) (-lim - (s->check == CK_INT16)),
-                                        (long long) lim,
-                                        s->check == CK_INT16 ? "" : " (the int32 accumulator could overflow)");
+                if (v[r] < lo || v[r] > hi)
+                        return gw_error(err, errlen, EINVAL, "tensor \"%s\": %ld at row %zu outside [%lld, %lld]%s",
+                                        s->name, (long) v[r], r, (long long) lo, (long long) hi, why);
         return 0;
 }
 
