@@ -179,6 +179,37 @@ static void test_number_accepts_only_whole_decimal_fields(void)
         CU_ASSERT_EQUAL(num("1e999", &v), GW_CSV_RANGE);
 }
 
+static void test_number_agrees_with_strtod_bit_for_bit(void)
+{
+        /* The fast path (Clinger) must give the very double strtod gives. */
+        locale_t loc = newlocale(LC_ALL_MASK, "C", (locale_t) 0);
+        unsigned seed = 7, same = 0, total = 200000;
+        for (unsigned k = 0; k < total; k++) {
+                char s[64];
+                size_t o = 0;
+                seed = seed * 1103515245u + 12345u;
+                if (seed >> 31)
+                        s[o++] = '-';
+                int nd = 1 + (int) ((seed >> 8) % 20), dot = (int) ((seed >> 16) % (unsigned) (nd + 1));
+                for (int i = 0; i < nd; i++) {
+                        if (i == dot && i > 0)
+                                s[o++] = '.';
+                        seed = seed * 1103515245u + 12345u;
+                        s[o++] = (char) ('0' + (seed >> 16) % 10);
+                }
+                if ((seed >> 12) % 3 == 0)
+                        o += (size_t) snprintf(s + o, sizeof s - o, "e%d", (int) ((seed >> 4) % 61) - 30);
+                s[o] = '\0';
+                double a = 0, b = strtod_l(s, NULL, loc);
+                if (gw_csv_number(s, o, loc, &a) == GW_CSV_OK && memcmp(&a, &b, sizeof a) == 0)
+                        same++;
+                else
+                        fprintf(stderr, "\n%s: %.17g != %.17g", s, a, b);
+        }
+        CU_ASSERT_EQUAL(same, total);
+        freelocale(loc);
+}
+
 static void test_number_reads_a_field_without_a_terminator(void)
 {
         /* The parser must stop at the field's length, not at a NUL. */
@@ -1051,6 +1082,8 @@ void gw_test_register(void)
                     test_detect_prefers_tab_then_semicolon_then_comma);
         gw_test_add(s, "number accepts only whole decimal fields",
                     test_number_accepts_only_whole_decimal_fields);
+        gw_test_add(s, "number agrees with strtod bit for bit",
+                    test_number_agrees_with_strtod_bit_for_bit);
         gw_test_add(s, "number reads a field without a terminator",
                     test_number_reads_a_field_without_a_terminator);
         gw_test_add(s, "time is exact to the nanosecond", test_time_is_exact_to_the_nanosecond);
