@@ -905,6 +905,7 @@ static void test_refuses_unknown_tensor(void)
         json_object_set_new(p.header, "conv3.weight",
                             json_pack("{s:s, s:[i], s:[I, I]}", "dtype", "F32", "shape", 1, "data_offsets",
                                       (json_int_t) p.data_len, (json_int_t) p.data_len + 4));
+        memset(p.data + p.data_len, 0, 4);
         p.data_len += 4;
         refuse(&p, EINVAL, "header: unknown tensor \"conv3.weight\"");
 }
