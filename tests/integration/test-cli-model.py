@@ -12,8 +12,8 @@ import sys
 import tempfile
 
 GAITWAY, MODELS = sys.argv[1], sys.argv[2]
-UCI = os.path.join(MODELS, "uci-9x6x128.safetensors")
-WIDE = os.path.join(MODELS, "wide-128x64x8-int8.safetensors")
+UCI = os.path.join(MODELS, "uci-9x6x128.gwm")
+WIDE = os.path.join(MODELS, "wide-128x64x8-int8.gwm")
 results = []
 
 
@@ -81,20 +81,20 @@ def test_bad_file_names_the_field():
     blob = open(UCI, "rb").read()
     (n,) = struct.unpack_from("<Q", blob)
     with tempfile.TemporaryDirectory() as tmp:
-        cut = os.path.join(tmp, "cut.safetensors")
+        cut = os.path.join(tmp, "cut.gwm")
         open(cut, "wb").write(blob[:8 + n + 100])
         rc, out, err = run("model", "info", cut)
         check("bad file: exit 1", rc == 1, (rc, err))
         check("bad file: stderr names the tensor and the file",
               'tensor "conv1.weight": data_offsets' in err and cut in err and out == "", err)
 
-        flipped = os.path.join(tmp, "flipped.safetensors")
+        flipped = os.path.join(tmp, "flipped.gwm")
         open(flipped, "wb").write(blob[:-1] + bytes([blob[-1] ^ 1]))
         rc, out, err = run("model", "info", "--json", flipped)
         check("bad checksum: exit 1 naming checksum", rc == 1 and 'metadata "checksum"' in err, err)
 
-    rc, out, err = run("model", "info", "/nonexistent/m.safetensors")
-    check("missing file: exit 1", rc == 1 and "/nonexistent/m.safetensors" in err, err)
+    rc, out, err = run("model", "info", "/nonexistent/m.gwm")
+    check("missing file: exit 1", rc == 1 and "/nonexistent/m.gwm" in err, err)
 
 
 def test_usage():

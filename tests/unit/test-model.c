@@ -18,10 +18,10 @@
 #include "gw-test.h"
 #include "model-private.h"
 
-#define UCI   "model/uci-9x6x128.safetensors"
-#define TINY  "model/tiny-1x2x4.safetensors"
-#define WIDE  "model/wide-128x64x8-int8.safetensors"
-#define FP32  "model/fp32-9x2x64.safetensors"
+#define UCI   "model/uci-9x6x128.gwm"
+#define TINY  "model/tiny-1x2x4.gwm"
+#define WIDE  "model/wide-128x64x8-int8.gwm"
+#define FP32  "model/fp32-9x2x64.gwm"
 
 typedef struct {
         uint8_t *buf;
@@ -1376,9 +1376,9 @@ static void test_load_file_names_a_missing_file(void)
         char err[GW_ERR_MAX];
         gw_model *m = NULL;
 
-        CU_ASSERT_EQUAL(gw_model_load_file("/nonexistent/model.safetensors", &m, err, sizeof err), -ENOENT);
+        CU_ASSERT_EQUAL(gw_model_load_file("/nonexistent/model.gwm", &m, err, sizeof err), -ENOENT);
         CU_ASSERT_PTR_NULL(m);
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/model.safetensors"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/model.gwm"));
 }
 
 static void test_load_file_refuses_a_directory(void)
