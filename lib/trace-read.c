@@ -493,7 +493,7 @@ static void src_apply_layout(struct src *s, const gw_csv_layout *l, gw_channel_d
         }
 }
 
-static int skip_rows(gw_trace_reader *r, struct src *s, int n, char *err, size_t errlen)
+static int skip_rows(struct src *s, int n, char *err, size_t errlen)
 {
         for (int i = 0; i < n; i++) {
                 const char *line;
@@ -508,7 +508,6 @@ static int skip_rows(gw_trace_reader *r, struct src *s, int n, char *err, size_t
                         break;
         }
         src_mark_data(s);
-        (void) r;
         return 0;
 }
 
@@ -789,7 +788,7 @@ static int open_foreign(gw_trace_reader *r, struct src *s, const gw_csv_layout *
                         gw_channel_desc *ch, char *err, size_t errlen)
 {
         src_apply_layout(s, l, ch);
-        int k = skip_rows(r, s, l->skip_rows, err, errlen);
+        int k = skip_rows(s, l->skip_rows, err, errlen);
         if (k < 0)
                 return k;
         if (s->rate_hz == 0)
@@ -902,9 +901,7 @@ int gw_trace_rewind(gw_trace_reader *r, char *err, size_t errlen)
                         return gw_error(err, errlen, -k, "%s: cannot rewind: %s", r->b.path,
                                         strerror(-k));
         }
-        memset(&r->stats, 0, sizeof r->stats);
         r->failed = 0;
-        r->last_error[0] = r->first_error[0] = '\0';
         r->b_started = r->have_prev = r->have_next = false;
         return 0;
 }

@@ -647,13 +647,32 @@ static void test_rewind_replays_the_same_samples(void)
         while (n1 < 8 && gw_trace_read(r, &t1[n1], v1[n1], err, sizeof err) == 1)
                 n1++;
         CU_ASSERT_EQUAL(gw_trace_rewind(r, err, sizeof err), 0);
-        CU_ASSERT_EQUAL(gw_trace_stats_get(r)->rows, 0);
         while (n2 < 8 && gw_trace_read(r, &t2[n2], v2[n2], err, sizeof err) == 1)
                 n2++;
         CU_ASSERT_EQUAL(n1, 4);
         CU_ASSERT_EQUAL(n2, 4);
+        CU_ASSERT_EQUAL(gw_trace_stats_get(r)->rows, 8);   /* counted over both passes */
         CU_ASSERT(memcmp(t1, t2, sizeof t1[0] * 4) == 0);
         CU_ASSERT(memcmp(v1, v2, sizeof v1[0] * 4) == 0);
+        gw_trace_close(r);
+}
+
+static void test_rewind_clears_a_fatal_error(void)
+{
+        const char *path = with_bad_row("rewind-bad.csv", "0.04,x,0,0");
+        gw_trace_reader *r = open_ok(path, NULL);
+        int64_t t;
+        float v[3];
+        int k, rows = 0;
+        while ((k = gw_trace_read(r, &t, v, err, sizeof err)) == 1)
+                rows++;
+        CU_ASSERT_EQUAL(k, -EINVAL);
+        CU_ASSERT_EQUAL(gw_trace_rewind(r, err, sizeof err), 0);
+        while ((k = gw_trace_read(r, &t, v, err, sizeof err)) == 1)
+                rows++;
+        CU_ASSERT_EQUAL(k, -EINVAL);
+        CU_ASSERT_EQUAL(rows, 4);
+        CU_ASSERT_EQUAL(gw_trace_stats_get(r)->first_bad_line, 6);
         gw_trace_close(r);
 }
 
@@ -1121,6 +1140,7 @@ void gw_test_register(void)
         gw_test_add(s, "comments and blank lines are not data",
                     test_comments_and_blank_lines_are_not_data);
         gw_test_add(s, "rewind replays the same samples", test_rewind_replays_the_same_samples);
+        gw_test_add(s, "rewind clears a fatal error", test_rewind_clears_a_fatal_error);
         gw_test_add(s, "reading rows allocates nothing", test_reading_rows_allocates_nothing);
         gw_test_add(s, "parsing ignores the process locale",
                     test_parsing_ignores_the_process_locale);

@@ -71,16 +71,17 @@ gw_trace_reader *gw_trace_close(gw_trace_reader *r);
  * gw_trace_last_error(), and reading continues. */
 int gw_trace_read(gw_trace_reader *r, int64_t *t_ns, float *values, char *err, size_t errlen);
 
-/* Back to the first sample (looped replay).  Statistics restart: they
- * describe the current pass.  Fails with -ESPIPE on a pipe. */
+/* Back to the first sample (looped replay); clears a fatal error.
+ * Statistics and the first error accumulate over passes.  Fails with
+ * -ESPIPE on a pipe. */
 int gw_trace_rewind(gw_trace_reader *r, char *err, size_t errlen);
 
 int gw_trace_channels(const gw_trace_reader *r, const gw_channel_desc **ret);
 double gw_trace_rate(const gw_trace_reader *r);
 const char *gw_trace_meta(const gw_trace_reader *r, const char *key);   /* "# key: value" lines */
 const gw_trace_stats *gw_trace_stats_get(const gw_trace_reader *r);
-/* Message of the most recent error, and of the first bad row of this pass
- * ("" when none). */
+/* Message of the most recent error, and of the first bad row ("" when
+ * none). */
 const char *gw_trace_last_error(const gw_trace_reader *r);
 const char *gw_trace_first_error(const gw_trace_reader *r);
 
