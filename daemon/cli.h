@@ -16,6 +16,8 @@ typedef struct {
 
 /* Sub-commands, one per file (cli-<name>.c). */
 int cli_model(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_infer(int argc, char **argv);
 
 /* Shared helpers (cli-util.c). */
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -78,69 +78,107 @@ static void conv_pool(const float *in, int cin, int tp, const float *w, const fl
         }
 }
 
-/* exp(x) for the gate functions: Cephes' single-precision range reduction
- * and polynomial (about 1 ulp), branch-free so that the element loops below
- * vectorise; the libm call per gate would dominate the LSTM's time. */
-static inline float exp_gate(float x)
-{
-        float fx, r, z, y, p;
-        int32_t n, bits;
+/* Gate rows computed together in the LSTM matrix-vector products: 8 SSE
+ * registers of accumulators, like CONV_BLOCK. */
+#define ROW_BLOCK 32
 
-        x = x > 88.0f ? 88.0f : x;
-        x = x < -87.0f ? -87.0f : x;
-        fx = x * 1.44269504088896341f + 0.5f;
-        n = (int32_t) fx;
-        n = (float) n > fx ? n - 1 : n;
-        r = x - (float) n * 0.693359375f;
-        r = r - (float) n * -2.12194440e-4f;
-        z = r * r;
-        p = 1.9875691500e-4f;
-        p = p * r + 1.3981999507e-3f;
-        p = p * r + 8.3334519073e-3f;
-        p = p * r + 4.1665795894e-2f;
-        p = p * r + 1.6666665459e-1f;
-        p = p * r + 5.0000001201e-1f;
-        y = p * z + r + 1.0f;
-        bits = (n + 127) << 23;
-        memcpy(&fx, &bits, sizeof fx);
-        return y * fx;
+/* out[r] += sum_j wt[j][r] * v[j] for rows r0 .. r0+nr-1, with wt the
+ * transposed matrix [n][rows]: the loop runs along contiguous rows with
+ * v[j] broadcast, so it vectorises without reassociating a sum. */
+static inline __attribute__((always_inline))
+void matvec_block(const float *wt, const float *v, int n, int rows, int r0, int nr, float *out)
+{
+        float a[ROW_BLOCK];
+
+        for (int l = 0; l < nr; l++)
+                a[l] = out[r0 + l];
+        for (int j = 0; j < n; j++) {
+                const float *w = wt + (size_t) j * rows + r0;
+                float vj = v[j];
+
+                for (int l = 0; l < nr; l++)
+                        a[l] += w[l] * vj;
+        }
+        for (int l = 0; l < nr; l++)
+                out[r0 + l] = a[l];
 }
 
-static void sigmoid_f32(float *v, int n)
+/* rows is 4H, a multiple of 4. */
+static void matvec_t(const float *wt, const float *v, int n, int rows, float *out)
 {
-        for (int i = 0; i < n; i++)
-                v[i] = 1.0f / (1.0f + exp_gate(-v[i]));
+        int r0 = 0;
+
+        for (; r0 + ROW_BLOCK <= rows; r0 += ROW_BLOCK)
+                matvec_block(wt, v, n, rows, r0, ROW_BLOCK, out);
+        for (; r0 < rows; r0 += 4)
+                matvec_block(wt, v, n, rows, r0, 4, out);
 }
 
-static void tanh_f32(float *v, int n)
+/* The gate functions through exp(x): Cephes' single-precision range
+ * reduction and polynomial (about 1 ulp).  Branch-free element loops that
+ * vectorise; a libm call per gate would dominate the LSTM's time.  The
+ * argument is clamped in a loop of its own: GCC does not if-convert the
+ * clamp together with the rest. */
+static void exp_clamped(float *v, int n)
 {
-        for (int i = 0; i < n; i++)
-                v[i] = 1.0f - 2.0f / (exp_gate(2.0f * v[i]) + 1.0f);
+        for (int i = 0; i < n; i++) {
+                float x = v[i];
+                float fx, r, z, y, p, scale;
+                int32_t e, bits;
+
+                fx = x * 1.44269504088896341f + 0.5f;
+                e = (int32_t) fx;
+                e -= (float) e > fx;    /* floor for negative fx */
+                r = x - (float) e * 0.693359375f;
+                r = r - (float) e * -2.12194440e-4f;
+                z = r * r;
+                p = 1.9875691500e-4f;
+                p = p * r + 1.3981999507e-3f;
+                p = p * r + 8.3334519073e-3f;
+                p = p * r + 4.1665795894e-2f;
+                p = p * r + 1.6666665459e-1f;
+                p = p * r + 5.0000001201e-1f;
+                y = p * z + r + 1.0f;
+                bits = (e + 127) << 23;
+                memcpy(&scale, &bits, sizeof scale);
+                v[i] = y * scale;
+        }
 }
 
-/* One LSTM step, PyTorch gate order (i, f, g, o).  With whh == NULL the
- * recurrent term is zero (the backward direction's only step). */
-static void lstm_step(const float *px, const float *whh, int H, float *h, float *c, float *g)
+/* v = scale * v clamped to the range where exp() is finite and normal. */
+static void scale_clamp(float *v, int n, float scale)
+{
+        for (int i = 0; i < n; i++) {
+                float x = scale * v[i];
+
+                x = x > 88.0f ? 88.0f : x;
+                v[i] = x < -87.0f ? -87.0f : x;
+        }
+}
+
+/* The gates and the state update of one step from pre-activations g
+ * (PyTorch order i, f, g, o): c in place, h written.  Every gate goes
+ * through one sigmoid pass over all 4H values, tanh as
+ * tanh(x) = 2 sigmoid(2x) - 1 (absolute error about 1e-7), so the element
+ * loops are long and few. */
+static void lstm_gates(float *g, int H, float *h, float *c)
 {
         const int G = 4 * H;
 
+        scale_clamp(g, 2 * H, -1.0f);
+        scale_clamp(g + 2 * H, H, -2.0f);
+        scale_clamp(g + 3 * H, H, -1.0f);
+        exp_clamped(g, G);
         for (int r = 0; r < G; r++)
-                g[r] = whh ? px[r] + dot_f32(whh + (size_t) r * H, h, H) : px[r];
-        sigmoid_f32(g, 2 * H);
-        tanh_f32(g + 2 * H, H);
-        sigmoid_f32(g + 3 * H, H);
+                g[r] = 1.0f / (1.0f + g[r]);
+        for (int j = 0; j < H; j++) {
+                c[j] = g[H + j] * c[j] + g[j] * (2.0f * g[2 * H + j] - 1.0f);
+                h[j] = c[j];
+        }
+        scale_clamp(h, H, -2.0f);
+        exp_clamped(h, H);
         for (int j = 0; j < H; j++)
-                c[j] = g[H + j] * c[j] + g[j] * g[2 * H + j];
-        memcpy(h, c, (size_t) H * sizeof *h);
-        tanh_f32(h, H);
-        for (int j = 0; j < H; j++)
-                h[j] *= g[3 * H + j];
-}
-
-static void lstm_input(const float *wih, const float *b, const float *x, int F, int G, float *px)
-{
-        for (int r = 0; r < G; r++)
-                px[r] = b[r] + dot_f32(wih + (size_t) r * F, x, F);
+                h[j] = g[3 * H + j] * (2.0f / (1.0f + h[j]) - 1.0f);
 }
 
 int gw_engine_run_fp32(gw_engine *e, const float *x, float *logits)
@@ -192,21 +230,36 @@ int gw_engine_run_fp32(gw_engine *e, const float *x, float *logits)
         conv_pool(xn, C, tp1, m->f.conv1_w, m->f.conv1_b, F, k, T, c1 + p, 1, tp2);
         conv_pool(c1, F, tp2, m->f.conv2_w, m->f.conv2_b, F, k, T / 2, c2, F, 1);
 
+        /* Forward direction: input projections of a block of steps, then
+         * the recurrence; both run along the 4H rows of the transposed
+         * weights. */
         memset(h, 0, (size_t) 2 * H * sizeof *h);
         memset(cell, 0, (size_t) H * sizeof *cell);
         for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
                 int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
 
-                for (int b = 0; b < nb; b++)
-                        lstm_input(m->f.fwd_wih, m->f.fwd_b, c2 + (size_t) (t0 + b) * F, F, G,
-                                   px + (size_t) b * G);
-                for (int b = 0; b < nb; b++)
-                        lstm_step(px + (size_t) b * G, m->f.fwd_whh, H, h, cell, g);
+                for (int b = 0; b < nb; b++) {
+                        float *pb = px + (size_t) b * G;
+
+                        memcpy(pb, m->f.fwd_b, (size_t) G * sizeof *pb);
+                        matvec_t(gw_engine_buf(e, l->wih_t), c2 + (size_t) (t0 + b) * F, F, G, pb);
+                }
+                for (int b = 0; b < nb; b++) {
+                        memcpy(g, px + (size_t) b * G, (size_t) G * sizeof *g);
+                        matvec_t(gw_engine_buf(e, l->whh_t), h, H, G, g);
+                        lstm_gates(g, H, h, cell);
+                }
         }
 
-        lstm_input(m->f.bwd_wih, m->f.bwd_b, c2 + (size_t) (T4 - 1) * F, F, G, px);
-        memset(cell, 0, (size_t) H * sizeof *cell);
-        lstm_step(px, NULL, H, h + H, cell, g);
+        /* Backward direction: one step on the last input from zero state. */
+        {
+                const float *xl = c2 + (size_t) (T4 - 1) * F;
+
+                for (int r = 0; r < G; r++)
+                        g[r] = m->f.bwd_b[r] + dot_f32(m->f.bwd_wih + (size_t) r * F, xl, F);
+                memset(cell, 0, (size_t) H * sizeof *cell);
+                lstm_gates(g, H, h + H, cell);
+        }
 
         for (int i = 0; i < e->K; i++)
                 logits[i] = m->f.head_b[i] + dot_f32(m->f.head_w + (size_t) i * 2 * H, h, 2 * H);

@@ -4,9 +4,10 @@
  * arithmetic and the golden tests require bit-identical results.  No
  * floating point is executed in this file.
  *
- * Layout: activations are time-major int8 so that the k x Cin patch of one
- * conv output is contiguous; every product is then a plain dot product of
- * two int8 runs into an int32, which compilers vectorise. */
+ * Layout: activations are time-major so that the k x Cin patch of one conv
+ * output is contiguous, and held in int16 lanes (engine-private.h); every
+ * product is then a plain dot product of two padded int16 runs into an
+ * int32, which compilers vectorise. */
 
 #include <errno.h>
 #include <string.h>
@@ -33,91 +34,123 @@ static inline int16_t sat16(int64_t v)
         return (int16_t) clamp64(v, INT16_MIN, INT16_MAX);
 }
 
-static inline int32_t dot_i8(const int8_t *restrict a, const int8_t *restrict b, int n)
+/* n is a multiple of GW_LANES; saying so lets the compiler drop the scalar
+ * tail loop (a third of the time of a 24-long dot product). */
+static inline int32_t dot16(const int16_t *restrict a, const int16_t *restrict b, int n)
 {
         int32_t s = 0;
 
+        n &= ~(GW_LANES - 1);
         for (int i = 0; i < n; i++)
                 s += (int32_t) a[i] * b[i];
         return s;
 }
 
-/* docs/int8.md §4: linear interpolation in a 257-entry table over the Q3.12
- * domain [-8, 8). */
-static inline int32_t table_q15(const int16_t *tab, int32_t x)
-{
-        int32_t u = x + 32768, i = u >> 8, frac = u & 255;
-
-        return tab[i] + (((tab[i + 1] - tab[i]) * frac + 128) >> 8);
-}
-
 /* docs/int8.md §2.  `in` is the zero-padded time-major input (row t of the
  * padded buffer is input time t - k/2), `wp` the packed weights
  * [F][lp] = [o][tap j][channel c], zero beyond k*Cin.  Pooling is done on
- * the accumulators: ReLU and the requantisation are monotonic. */
-static void conv_pool(const int8_t *in, int cin, const int8_t *wp, int lp,
+ * the accumulators: ReLU and the requantisation are monotonic.  Output row
+ * u starts at out + u * os. */
+static void conv_pool(const int16_t *in, int cin, const int16_t *wp, int lp,
                       const int32_t *bias, const int32_t *rqp, int F, int pooled,
-                      int8_t *out)
+                      int16_t *out, int os)
 {
         for (int u = 0; u < pooled; u++) {
-                const int8_t *x0 = in + (size_t) (2 * u) * cin;
-                const int8_t *x1 = x0 + cin;
+                const int16_t *x0 = in + (size_t) (2 * u) * cin;
+                const int16_t *x1 = x0 + cin;
 
                 for (int o = 0; o < F; o++) {
-                        const int8_t *w = wp + (size_t) o * lp;
-                        int32_t d0 = dot_i8(w, x0, lp);
-                        int32_t d1 = dot_i8(w, x1, lp);
+                        const int16_t *w = wp + (size_t) o * lp;
+                        int32_t d0 = dot16(w, x0, lp);
+                        int32_t d1 = dot16(w, x1, lp);
                         int64_t acc = (int64_t) bias[o] + (d0 > d1 ? d0 : d1);
 
-                        out[(size_t) u * F + o] = (int8_t) clamp64(rq(acc, rqp + 2 * o), 0, 127);
+                        out[(size_t) u * os + o] = (int16_t) clamp64(rq(acc, rqp + 2 * o), 0, 127);
                 }
         }
 }
 
 /* px[r] = sat16(rq(Wih[r] . x, mih[r], sih[r]) + bias[r]) for one step. */
-static void lstm_input(const int8_t *wih, const int32_t *rqih, const int32_t *bias,
-                       const int8_t *x, int F, int G, int16_t *px)
+static void lstm_input(const int16_t *wih, const int32_t *rqih, const int32_t *bias,
+                       const int16_t *x, int fp, int G, int16_t *px)
 {
         for (int r = 0; r < G; r++)
-                px[r] = sat16(rq(dot_i8(wih + (size_t) r * F, x, F), rqih + 2 * r) + bias[r]);
+                px[r] = sat16(rq(dot16(wih + (size_t) r * fp, x, fp), rqih + 2 * r) + bias[r]);
 }
 
-/* One LSTM step (docs/int8.md §3).  With whh == NULL the recurrent term is
- * zero: the backward direction's single step from the zero state. */
-static void lstm_step(const int16_t *px, const int8_t *whh, const int32_t *rqhh, int H,
-                      int8_t *h8, int16_t *c, int16_t *pre)
+/* Splits Q3.12 values into table segment and position (docs/int8.md §4),
+ * in int16 lanes. */
+static void table_split(const int16_t *x, int n, int16_t *idx, int16_t *frac)
+{
+        for (int i = 0; i < n; i++) {
+                uint16_t u = (uint16_t) (x[i] + 32768);
+
+                idx[i] = (int16_t) (u >> 8);
+                frac[i] = (int16_t) (u & 255);
+        }
+}
+
+/* The gates and the state update of one step from pre-activations pre
+ * (docs/int8.md §3): c (Q3.12) in place, h8 (Q0.7) into h.  The table
+ * reads are the only scalar part; the index arithmetic before and the
+ * interpolation after run over all 4H gates in element loops. */
+static void lstm_gates(const int16_t *pre, int H, int16_t *c, int16_t *h, int16_t *tmp)
+{
+        const int G = 4 * H;
+        int16_t *idx = tmp, *frac = tmp + G, *y = tmp + 2 * G;
+        int32_t *base = (int32_t *) (void *) (tmp + 3 * G), *diff = base + G;
+
+        table_split(pre, G, idx, frac);
+        for (int r = 0; r < G; r++) {
+                const int16_t *t = r >= 2 * H && r < 3 * H ? gw_table_tanh_q15 : gw_table_sigmoid_q15;
+
+                base[r] = t[idx[r]];
+                diff[r] = t[idx[r] + 1] - t[idx[r]];
+        }
+        for (int r = 0; r < G; r++)
+                y[r] = (int16_t) (base[r] + ((diff[r] * frac[r] + 128) >> 8));
+
+        for (int j = 0; j < H; j++) {
+                int32_t i = y[j], f = y[H + j], g = y[2 * H + j];
+                int32_t v = ((f * c[j] + (1 << 14)) >> 15) + ((i * g + (1 << 17)) >> 18);
+
+                c[j] = (int16_t) (v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+        }
+        table_split(c, H, idx, frac);
+        for (int j = 0; j < H; j++) {
+                base[j] = gw_table_tanh_q15[idx[j]];
+                diff[j] = gw_table_tanh_q15[idx[j] + 1] - gw_table_tanh_q15[idx[j]];
+        }
+        for (int j = 0; j < H; j++) {
+                int32_t t = base[j] + ((diff[j] * frac[j] + 128) >> 8);
+                int32_t h15 = (y[3 * H + j] * t + (1 << 14)) >> 15;
+                int32_t v = (h15 + 128) >> 8;
+
+                h[j] = (int16_t) (v < -127 ? -127 : v > 127 ? 127 : v);
+        }
+}
+
+/* One forward step: the recurrent products of all rows first (they read
+ * the previous h), then the gates overwrite h. */
+static void lstm_step(const int16_t *px, const int16_t *whh, const int32_t *rqhh, int H, int hp,
+                      int32_t *acc, int16_t *pre, int16_t *h, int16_t *c, int16_t *tmp)
 {
         const int G = 4 * H;
 
-        if (whh)
-                for (int r = 0; r < G; r++) {
-                        int16_t ph = sat16(rq(dot_i8(whh + (size_t) r * H, h8, H), rqhh + 2 * r));
-                        pre[r] = sat16((int32_t) px[r] + ph);
-                }
-        else
-                memcpy(pre, px, (size_t) G * sizeof *pre);
-
-        for (int j = 0; j < H; j++) {
-                int32_t i = table_q15(gw_table_sigmoid_q15, pre[j]);
-                int32_t f = table_q15(gw_table_sigmoid_q15, pre[H + j]);
-                int32_t g = table_q15(gw_table_tanh_q15, pre[2 * H + j]);
-                int32_t o = table_q15(gw_table_sigmoid_q15, pre[3 * H + j]);
-                int16_t cn = sat16((int64_t) ((f * c[j] + (1 << 14)) >> 15) +
-                                   ((i * g + (1 << 17)) >> 18));
-                int32_t h15 = (o * table_q15(gw_table_tanh_q15, cn) + (1 << 14)) >> 15;
-
-                c[j] = cn;
-                h8[j] = (int8_t) clamp64((h15 + 128) >> 8, -127, 127);
-        }
+        for (int r = 0; r < G; r++)
+                acc[r] = dot16(whh + (size_t) r * hp, h, hp);
+        for (int r = 0; r < G; r++)
+                pre[r] = sat16(px[r] + rq(acc[r], rqhh + 2 * r));
+        lstm_gates(pre, H, c, h, tmp);
 }
 
 int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
 {
         const gw_model *m;
         const gw_engine_layout *l;
-        int C, T, F, k, H, G, p, T4;
-        int8_t *in, *c1, *c2, *h8;
-        int16_t *px, *pre, *cell;
+        int C, T, F, k, H, G, p, T4, fp, hp;
+        int16_t *in, *c1, *c2, *h, *px, *pre, *cell, *tmp;
+        int32_t *acc;
 
         if (!e || !xq || !logits_q16)
                 return -EINVAL;
@@ -126,14 +159,17 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
                 return -EOPNOTSUPP;
         l = &e->lay;
         C = e->C, T = e->T, F = e->F, k = e->k, H = e->H, G = 4 * H, p = k / 2, T4 = T / 4;
+        fp = l->fp, hp = l->hp;
 
         in = gw_engine_buf(e, l->xq);
         c1 = gw_engine_buf(e, l->c1q);
         c2 = gw_engine_buf(e, l->c2q);
         px = gw_engine_buf(e, l->pxq);
+        acc = gw_engine_buf(e, l->accq);
         pre = gw_engine_buf(e, l->gq);
-        h8 = gw_engine_buf(e, l->hq);
+        h = gw_engine_buf(e, l->hq);
         cell = gw_engine_buf(e, l->cq);
+        tmp = gw_engine_buf(e, l->tq);
 
         /* Input, padded; -128 is outside the scheme's range and reads as
          * -127, so every path sees the same integers. */
@@ -141,48 +177,52 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
                 size_t n = (size_t) T * C, pad = (size_t) p * C;
                 size_t tail = pad + (size_t) l->lp1 - (size_t) k * C;
 
-                memset(in, 0, pad);
+                memset(in, 0, pad * sizeof *in);
                 for (size_t i = 0; i < n; i++)
                         in[pad + i] = xq[i] < -127 ? -127 : xq[i];
-                memset(in + pad + n, 0, tail);
+                memset(in + pad + n, 0, tail * sizeof *in);
         }
 
         conv_pool(in, C, gw_engine_buf(e, l->w1), l->lp1, m->q.conv1_b, m->q.conv1_rq,
-                  F, T / 2, c1 + (size_t) p * F);
+                  F, T / 2, c1 + (size_t) p * F, F);
         {
                 size_t pad = (size_t) p * F;
                 size_t tail = pad + (size_t) l->lp2 - (size_t) k * F;
 
-                memset(c1, 0, pad);
-                memset(c1 + pad + (size_t) (T / 2) * F, 0, tail);
+                memset(c1, 0, pad * sizeof *c1);
+                memset(c1 + pad + (size_t) (T / 2) * F, 0, tail * sizeof *c1);
         }
+        memset(c2, 0, (size_t) T4 * fp * sizeof *c2);
         conv_pool(c1, F, gw_engine_buf(e, l->w2), l->lp2, m->q.conv2_b, m->q.conv2_rq,
-                  F, T4, c2);
+                  F, T4, c2, fp);
 
         /* Forward direction; input projections batched per block of steps. */
-        memset(h8, 0, (size_t) 2 * H);
+        memset(h, 0, (size_t) 2 * hp * sizeof *h);
         memset(cell, 0, (size_t) H * sizeof *cell);
         for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
                 int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
 
                 for (int b = 0; b < nb; b++)
-                        lstm_input(m->q.fwd_wih, m->q.fwd_rq_ih, m->q.fwd_b,
-                                   c2 + (size_t) (t0 + b) * F, F, G, px + (size_t) b * G);
+                        lstm_input(gw_engine_buf(e, l->wih_f), m->q.fwd_rq_ih, m->q.fwd_b,
+                                   c2 + (size_t) (t0 + b) * fp, fp, G, px + (size_t) b * G);
                 for (int b = 0; b < nb; b++)
-                        lstm_step(px + (size_t) b * G, m->q.fwd_whh, m->q.fwd_rq_hh, H,
-                                  h8, cell, pre);
+                        lstm_step(px + (size_t) b * G, gw_engine_buf(e, l->whh_f), m->q.fwd_rq_hh,
+                                  H, hp, acc, pre, h, cell, tmp);
         }
 
-        /* Backward direction: one step on the last input from zero state. */
-        lstm_input(m->q.bwd_wih, m->q.bwd_rq_ih, m->q.bwd_b, c2 + (size_t) (T4 - 1) * F, F, G, px);
+        /* Backward direction: one step on the last input from zero state,
+         * so no recurrent term and f * c = 0. */
+        lstm_input(gw_engine_buf(e, l->wih_b), m->q.bwd_rq_ih, m->q.bwd_b,
+                   c2 + (size_t) (T4 - 1) * fp, fp, G, pre);
         memset(cell, 0, (size_t) H * sizeof *cell);
-        lstm_step(px, NULL, NULL, H, h8 + H, cell, pre);
+        lstm_gates(pre, H, cell, h + hp, tmp);
 
         /* docs/int8.md §5. */
         for (int i = 0; i < e->K; i++) {
-                int32_t acc = dot_i8(m->q.head_w + (size_t) i * 2 * H, h8, 2 * H);
+                const int16_t *w = (const int16_t *) gw_engine_buf(e, l->head) + (size_t) i * 2 * hp;
+                int32_t a = dot16(w, h, 2 * hp);
 
-                logits_q16[i] = (int32_t) clamp64(rq(acc, m->q.head_rq + 2 * i) + m->q.head_b[i],
+                logits_q16[i] = (int32_t) clamp64(rq(a, m->q.head_rq + 2 * i) + m->q.head_b[i],
                                                   INT32_MIN, INT32_MAX);
         }
         return 0;

@@ -4,8 +4,8 @@
 /* The engine as its three files (engine.c, engine-fp32.c, engine-int8.c)
  * share it.  One allocation per engine holds the scratch buffers of both
  * paths, overlaid where their lifetimes do not overlap, followed by the
- * conv weights repacked for the INT8 kernels.  The model itself is only
- * read. */
+ * weights repacked into the layouts the kernels stream through.  The model
+ * itself is only read. */
 
 #include "gaitway/engine.h"
 #include "model-private.h"
@@ -18,18 +18,26 @@ extern const int16_t gw_table_sigmoid_q15[GW_TABLE_SIZE];
 extern const int16_t gw_table_tanh_q15[GW_TABLE_SIZE];
 extern const int16_t gw_table_exp_q15[GW_TABLE_SIZE];
 
-/* The INT8 conv kernels compute each output as one dot product over the
- * k x Cin input patch, which is contiguous in the time-major activations.
- * Packed weight rows are zero-padded to a multiple of this many values so
- * the dot products have no scalar tail. */
-#define GW_PACK_ALIGN 16
+/* The INT8 path keeps its int8-range values in int16 lanes: an
+ * int16 x int16 dot product into int32 is what SIMD units multiply-add
+ * natively (pmaddwd, vmlal), so the compiler vectorises it without
+ * widening every operand first.  Every dot product runs over a multiple of
+ * this many lanes; the packed rows and the vectors they meet are
+ * zero-padded to it, which leaves the integers unchanged. */
+#define GW_LANES 8
 
 /* Time steps whose LSTM input projections are computed in one batch. */
 #define GW_LSTM_BLOCK 8
 
 /* Byte offsets of the scratch buffers and the packed weights. */
 typedef struct {
-        /* FP32 path */
+        /* Padded dimensions (multiples of GW_LANES) of the INT8 dot products. */
+        int lp1;          /* k*C rounded up: conv1 patch */
+        int lp2;          /* k*F rounded up: conv2 patch */
+        int fp;           /* F rounded up: LSTM input */
+        int hp;           /* H rounded up: LSTM hidden state */
+
+        /* FP32 scratch (float) */
         size_t xn;        /* [C][T + k - 1] normalised input, channel-major, zero-padded */
         size_t c1f;       /* [F][T/2 + k - 1] conv1 output, channel-major, zero-padded */
         size_t c2f;       /* [T/4][F] conv2 output, time-major (LSTM input) */
@@ -39,22 +47,34 @@ typedef struct {
         size_t cf;        /* [H] cell state */
         size_t bytes_fp32;
 
-        /* INT8 path */
-        size_t xq;        /* [(T + k - 1) * C + tail] input, time-major, zero-padded */
-        size_t c1q;       /* [(T/2 + k - 1) * F + tail] conv1 output, time-major */
-        size_t c2q;       /* [T/4][F] conv2 output */
-        size_t pxq;       /* [GW_LSTM_BLOCK][4H] int16 input projections (Q3.12) */
-        size_t gq;        /* [4H] int16 gate pre-activations */
-        size_t hq;        /* [2H] int8 h8_fwd then h8_bwd */
-        size_t cq;        /* [H] int16 cell state */
+        /* INT8 scratch (int16 lanes unless noted) */
+        size_t xq;        /* [(T + k - 1) * C + lp1 - k*C] input, time-major, zero-padded */
+        size_t c1q;       /* [(T/2 + k - 1) * F + lp2 - k*F] conv1 output, time-major */
+        size_t c2q;       /* [T/4][fp] conv2 output */
+        size_t pxq;       /* [GW_LSTM_BLOCK][4H] input projections, Q3.12 */
+        size_t accq;      /* [4H] int32 recurrent products */
+        size_t gq;        /* [4H] gate pre-activations, Q3.12 */
+        size_t hq;        /* [2][hp] h8_fwd then h8_bwd, Q0.7 */
+        size_t cq;        /* [H] cell state, Q3.12 */
+        size_t tq;        /* [14 * 4H] bytes: gate table indices and terms */
         size_t bytes_int8;
 
         size_t scratch;   /* max of the two paths that the model has */
 
-        /* Packed INT8 conv weights, after the scratch. */
-        int lp1, lp2;     /* padded row lengths: k*C and k*F rounded up */
-        size_t w1;        /* [F][lp1] conv1, row o = (tap j, channel c) */
-        size_t w2;        /* [F][lp2] conv2 */
+        /* FP32 weights transposed so the LSTM matrix-vector products run
+         * along the 4H gate rows (present with the FP32 set). */
+        size_t wih_t;     /* [F][4H] lstm.fwd.weight_ih^T */
+        size_t whh_t;     /* [H][4H] lstm.fwd.weight_hh^T */
+        /* INT8 weights widened to int16 rows of padded length (present
+         * with the INT8 set).  Conv rows are ordered (tap j, channel c) so
+         * that the k x Cin patch of one output is contiguous in the
+         * time-major activations. */
+        size_t w1;        /* [F][lp1] */
+        size_t w2;        /* [F][lp2] */
+        size_t wih_f;     /* [4H][fp] */
+        size_t whh_f;     /* [4H][hp] */
+        size_t wih_b;     /* [4H][fp] */
+        size_t head;      /* [K][2 hp] on [h8_fwd | 0.., h8_bwd | 0..] */
         size_t total;
 } gw_engine_layout;
 

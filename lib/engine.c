@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The engine object: its memory layout and lifetime.  The window
- * computations are in engine-fp32.c and engine-int8.c. */
+/* The engine object: its memory layout, weight packing and lifetime.  The
+ * window computations are in engine-fp32.c and engine-int8.c. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,11 +46,12 @@ static size_t place(size_t s_c1, size_t s_in, size_t s_c2, size_t s_state,
 int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
 {
         gw_engine_layout l = { 0 };
-        size_t C, T, F, k, H, G, blk, state, a = ENGINE_ALIGN;
+        size_t C, K, T, F, k, H, G, blk, state, off, a = ENGINE_ALIGN;
 
         if (!info || !ret || !dims_valid(info))
                 return -EINVAL;
         C = (size_t) info->channels;
+        K = (size_t) info->classes;
         T = (size_t) info->window;
         F = (size_t) info->filters;
         k = (size_t) info->kernel;
@@ -58,8 +59,10 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
         G = 4 * H;
         blk = T / 4 < GW_LSTM_BLOCK ? T / 4 : GW_LSTM_BLOCK;
 
-        l.lp1 = (int) align_up(k * C, GW_PACK_ALIGN);
-        l.lp2 = (int) align_up(k * F, GW_PACK_ALIGN);
+        l.lp1 = (int) align_up(k * C, GW_LANES);
+        l.lp2 = (int) align_up(k * F, GW_LANES);
+        l.fp = (int) align_up(F, GW_LANES);
+        l.hp = (int) align_up(H, GW_LANES);
 
         {
                 size_t s_in = align_up(C * (T + k - 1) * sizeof(float), a);
@@ -80,20 +83,25 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
         {
                 /* The last dot product of a conv reads lp - k*Cin values
                  * past the padded input: they meet zero weights. */
-                size_t s_in = align_up((T + k - 1) * C + (size_t) l.lp1 - k * C, a);
-                size_t s_c1 = align_up((T / 2 + k - 1) * F + (size_t) l.lp2 - k * F, a);
-                size_t s_c2 = align_up(T / 4 * F, a);
-                size_t s_px = align_up(blk * G * sizeof(int16_t), a);
-                size_t s_g = align_up(G * sizeof(int16_t), a);
-                size_t s_h = align_up(2 * H, a);
-                size_t s_c = align_up(H * sizeof(int16_t), a);
+                size_t e = sizeof(int16_t);
+                size_t s_in = align_up(((T + k - 1) * C + (size_t) l.lp1 - k * C) * e, a);
+                size_t s_c1 = align_up(((T / 2 + k - 1) * F + (size_t) l.lp2 - k * F) * e, a);
+                size_t s_c2 = align_up(T / 4 * (size_t) l.fp * e, a);
+                size_t s_px = align_up(blk * G * e, a);
+                size_t s_acc = align_up(G * sizeof(int32_t), a);
+                size_t s_g = align_up(G * e, a);
+                size_t s_h = align_up(2 * (size_t) l.hp * e, a);
+                size_t s_c = align_up(H * e, a);
+                size_t s_t = align_up(14 * G, a);
 
-                l.bytes_int8 = place(s_c1, s_in, s_c2, s_px + s_g + s_h + s_c,
+                l.bytes_int8 = place(s_c1, s_in, s_c2, s_px + s_acc + s_g + s_h + s_c + s_t,
                                      &l.c1q, &l.xq, &l.c2q, &state);
                 l.pxq = state;
-                l.gq = l.pxq + s_px;
+                l.accq = l.pxq + s_px;
+                l.gq = l.accq + s_acc;
                 l.hq = l.gq + s_g;
                 l.cq = l.hq + s_h;
+                l.tq = l.cq + s_c;
         }
 
         if (info->has_fp32)
@@ -101,11 +109,30 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
         if (info->has_int8 && l.bytes_int8 > l.scratch)
                 l.scratch = l.bytes_int8;
 
-        l.w1 = l.scratch;
-        l.w2 = l.w1 + (info->has_int8 ? align_up(F * (size_t) l.lp1, a) : 0);
-        l.total = l.w2 + (info->has_int8 ? align_up(F * (size_t) l.lp2, a) : 0);
-        if (l.total == 0)
-                l.total = a;
+        off = l.scratch;
+        if (info->has_fp32) {
+                l.wih_t = off;
+                off += align_up(F * G * sizeof(float), a);
+                l.whh_t = off;
+                off += align_up(H * G * sizeof(float), a);
+        }
+        if (info->has_int8) {
+                size_t e = sizeof(int16_t);
+
+                l.w1 = off;
+                off += align_up(F * (size_t) l.lp1 * e, a);
+                l.w2 = off;
+                off += align_up(F * (size_t) l.lp2 * e, a);
+                l.wih_f = off;
+                off += align_up(G * (size_t) l.fp * e, a);
+                l.whh_f = off;
+                off += align_up(G * (size_t) l.hp * e, a);
+                l.wih_b = off;
+                off += align_up(G * (size_t) l.fp * e, a);
+                l.head = off;
+                off += align_up(K * 2 * (size_t) l.hp * e, a);
+        }
+        l.total = off > 0 ? off : a;
         *ret = l;
         return 0;
 }
@@ -122,14 +149,57 @@ size_t gw_engine_scratch_bytes(const gw_model_info *info)
 /* [o][c][j] as stored -> [o][j][c]: for output time t the patch
  * in[t .. t+k-1][0 .. Cin-1] of the time-major input is then one contiguous
  * run matching the packed row. */
-static void pack_conv(const int8_t *w, int F, int cin, int k, int lp, int8_t *out)
+static void pack_conv(const int8_t *w, int F, int cin, int k, int lp, int16_t *out)
 {
-        memset(out, 0, (size_t) F * (size_t) lp);
+        memset(out, 0, (size_t) F * (size_t) lp * sizeof *out);
         for (int o = 0; o < F; o++)
                 for (int c = 0; c < cin; c++)
                         for (int j = 0; j < k; j++)
                                 out[(size_t) o * lp + (size_t) j * cin + c] =
                                         w[((size_t) o * cin + c) * k + j];
+}
+
+/* rows x n -> rows x np, zero-padded. */
+static void pack_rows(const int8_t *w, int rows, int n, int np, int16_t *out)
+{
+        memset(out, 0, (size_t) rows * (size_t) np * sizeof *out);
+        for (int r = 0; r < rows; r++)
+                for (int j = 0; j < n; j++)
+                        out[(size_t) r * np + j] = w[(size_t) r * n + j];
+}
+
+static void transpose_f32(const float *w, int rows, int cols, float *out)
+{
+        for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++)
+                        out[(size_t) j * rows + r] = w[(size_t) r * cols + j];
+}
+
+static void pack(gw_engine *e)
+{
+        const gw_model *m = e->model;
+        const gw_engine_layout *l = &e->lay;
+        int G = 4 * e->H, H = e->H, hp = l->hp;
+
+        if (m->info.has_fp32) {
+                transpose_f32(m->f.fwd_wih, G, e->F, gw_engine_buf(e, l->wih_t));
+                transpose_f32(m->f.fwd_whh, G, H, gw_engine_buf(e, l->whh_t));
+        }
+        if (m->info.has_int8) {
+                int16_t *head = gw_engine_buf(e, l->head);
+
+                pack_conv(m->q.conv1_w, e->F, e->C, e->k, l->lp1, gw_engine_buf(e, l->w1));
+                pack_conv(m->q.conv2_w, e->F, e->F, e->k, l->lp2, gw_engine_buf(e, l->w2));
+                pack_rows(m->q.fwd_wih, G, e->F, l->fp, gw_engine_buf(e, l->wih_f));
+                pack_rows(m->q.fwd_whh, G, H, hp, gw_engine_buf(e, l->whh_f));
+                pack_rows(m->q.bwd_wih, G, e->F, l->fp, gw_engine_buf(e, l->wih_b));
+                memset(head, 0, (size_t) e->K * 2 * hp * sizeof *head);
+                for (int i = 0; i < e->K; i++)
+                        for (int j = 0; j < H; j++) {
+                                head[(size_t) i * 2 * hp + j] = m->q.head_w[(size_t) i * 2 * H + j];
+                                head[(size_t) i * 2 * hp + hp + j] = m->q.head_w[(size_t) i * 2 * H + H + j];
+                        }
+        }
 }
 
 int gw_engine_new(const gw_model *m, gw_engine **ret)
@@ -166,10 +236,7 @@ int gw_engine_new(const gw_model *m, gw_engine **ret)
         e->k = info->kernel;
         e->H = info->hidden;
 
-        if (info->has_int8) {
-                pack_conv(m->q.conv1_w, e->F, e->C, e->k, e->lay.lp1, gw_engine_buf(e, e->lay.w1));
-                pack_conv(m->q.conv2_w, e->F, e->F, e->k, e->lay.lp2, gw_engine_buf(e, e->lay.w2));
-        }
+        pack(e);
         *ret = e;
         return 0;
 }

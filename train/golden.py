@@ -38,18 +38,21 @@ from gaitway import container, export, intsim, net, testmodel  # noqa: E402
 LSB_BITS = 12          # 1/4096 of a g or rad/s per count, range +-8
 SEED = 20260211
 
-# name, C, K, T, F, k, H, windows, rate, hop
+# name, C, K, T, F, k, H, windows, rate, hop, LSTM gain
 SHAPES = [
-    ("uci-har", 9, 6, 128, 16, 5, 24, 100, 50.0, 64),
-    ("daphnet", 9, 2, 64, 16, 5, 24, 12, 32.0, 8),
-    ("motionsense", 6, 6, 128, 16, 5, 24, 12, 50.0, 64),
-    ("odd", 1, 2, 4, 3, 3, 5, 16, 50.0, 4),
-    ("ragged", 3, 3, 100, 8, 7, 12, 12, 50.0, 50),
-    ("wide", 128, 64, 8, 16, 5, 8, 8, 50.0, 8),
+    ("uci-har", 9, 6, 128, 16, 5, 24, 100, 50.0, 64, 1.0),
+    ("daphnet", 9, 2, 64, 16, 5, 24, 12, 32.0, 8, 1.0),
+    ("motionsense", 6, 6, 128, 16, 5, 24, 12, 50.0, 64, 1.0),
+    ("odd", 1, 2, 4, 3, 3, 5, 16, 50.0, 4, 1.0),
+    ("ragged", 3, 3, 100, 8, 7, 12, 12, 50.0, 50, 1.0),
+    ("wide", 128, 64, 8, 16, 5, 8, 8, 50.0, 8, 1.0),
+    # LSTM weights and biases x6: gate pre-activations beyond +-8 and cell
+    # states at the Q3.12 limits, so the saturations are exercised.
+    ("saturating", 4, 3, 64, 8, 5, 8, 16, 50.0, 32, 6.0),
 ]
 
 
-def make_net(C, K, T, F, k, H, gen):
+def make_net(C, K, T, F, k, H, gen, gain=1.0):
     """A network with the author's initialisation, then every parameter
     perturbed so biases, BatchNorm statistics and affine terms all matter."""
     torch.manual_seed(int(gen.integers(2**31)))
@@ -66,6 +69,8 @@ def make_net(C, K, T, F, k, H, gen):
             if "bias" in name:
                 p.add_(torch.empty_like(p).uniform_(-0.3, 0.3))
         m.classifier.bias.uniform_(-0.5, 0.5)
+        for p in m.lstm.parameters():
+            p.mul_(gain)
     m.eval()
     return m
 
@@ -107,8 +112,8 @@ def build(outdir, check=False):
     gen = np.random.default_rng(SEED)
     manifest = []
     report = []
-    for name, C, K, T, F, k, H, n, rate, hop in SHAPES:
-        m = make_net(C, K, T, F, k, H, gen)
+    for name, C, K, T, F, k, H, n, rate, hop, gain in SHAPES:
+        m = make_net(C, K, T, F, k, H, gen, gain)
         # Normalisation and calibration from windows that are not the
         # golden inputs, as a training split would provide.
         train = counts_to_float(make_windows(max(64, n), C, T, rate, gen))
@@ -126,7 +131,8 @@ def build(outdir, check=False):
         xn = (x - mean) / std
         fp32 = net.predict(m, xn).astype(np.float32)
         xq = intsim.quantize_input(x, mean, std, q["q.input.scale"])
-        lq = intsim.run(q, xq)
+        stats = {}
+        lq = intsim.run(q, xq, stats)
         prob, best = intsim.softmax_q15(lq)
 
         counts.astype("<i2").tofile(os.path.join(outdir, name + ".x.i16"))
@@ -138,8 +144,8 @@ def build(outdir, check=False):
         agree = float((best == fp32.argmax(axis=1)).mean())
         err = float(np.abs(lq / 65536.0 - fp32).max())
         report.append((name, n, agree, err))
-        print("%-12s N=%3d  int8/fp32 argmax agreement %.3f  max |logit diff| %.4f"
-              % (name, n, agree, err))
+        print("%-12s N=%3d  int8/fp32 argmax agreement %.3f  max |logit diff| %.4f  %s"
+              % (name, n, agree, err, " ".join("%s=%d" % kv for kv in sorted(stats.items()))))
         if check:
             check_c(path, x, fp32, xq, lq, prob)
         if name == "odd":

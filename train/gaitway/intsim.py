@@ -100,52 +100,66 @@ def lstm_input(x, wih, requant, bias):
     return sat16(rq(acc, requant.astype(np.int64)) + bias.astype(np.int64))
 
 
-def lstm_step(px, ph, c):
-    """One step from pre-activation parts px, ph [N, 4H] (Q3.12, already
-    saturated to int16) and cell c [N, H]; returns (h8, c)."""
+def _count(stats, key, n):
+    if stats is not None:
+        stats[key] = stats.get(key, 0) + int(n)
+
+
+def lstm_step(px, ph, c, stats=None):
+    """One step from pre-activation parts px [N, 4H] (Q3.12, saturated to
+    int16), ph [N, 4H] (Q3.12, exact) and cell c [N, H]; returns (h8, c).
+    `stats`, a dict, counts the saturations taken."""
     H = c.shape[-1]
-    pre = sat16(px + ph)
+    pre_exact = px + ph
+    pre = sat16(pre_exact)
+    _count(stats, "pre_saturated", (pre != pre_exact).sum())
     i = table_q15(_SIG, pre[:, 0:H])
     f = table_q15(_SIG, pre[:, H:2 * H])
     g = table_q15(_TANH, pre[:, 2 * H:3 * H])
     o = table_q15(_SIG, pre[:, 3 * H:4 * H])
-    c = sat16(((f * c + (1 << 14)) >> 15) + ((i * g + (1 << 17)) >> 18))
+    c_exact = ((f * c + (1 << 14)) >> 15) + ((i * g + (1 << 17)) >> 18)
+    c = sat16(c_exact)
+    _count(stats, "cell_saturated", (c != c_exact).sum())
     h15 = (o * table_q15(_TANH, c) + (1 << 14)) >> 15
     h8 = np.clip((h15 + 128) >> 8, -127, 127)
     return h8, c
 
 
-def features(q, xq):
-    """Everything up to the head: returns (c1, c2, h8 [N, 2H])."""
+def features(q, xq, stats=None):
+    """Everything up to the head: returns (c1, c2, h8 [N, 2H]).  `stats`, a
+    dict, receives counts of the clamps and saturations taken, so tests can
+    show that their inputs reach them."""
     xq = np.asarray(xq)
     if xq.ndim == 2:
         xq = xq[None]
     x = np.maximum(xq.astype(np.int64), -127)
     c1 = conv_block(x, q["q.conv1.weight"], q["q.conv1.bias"], q["q.conv1.requant"])
     c2 = conv_block(c1, q["q.conv2.weight"], q["q.conv2.bias"], q["q.conv2.requant"])
+    _count(stats, "conv_at_127", (c1 == 127).sum() + (c2 == 127).sum())
     n, t4, _ = c2.shape
     H = q["q.lstm.fwd.weight_hh"].shape[1]
 
     px = lstm_input(c2, q["q.lstm.fwd.weight_ih"], q["q.lstm.fwd.requant_ih"],
                     q["q.lstm.fwd.bias"])
+    _count(stats, "px_saturated", ((px == 32767) | (px == -32768)).sum())
     whh = q["q.lstm.fwd.weight_hh"].astype(np.int64)
     rq_hh = q["q.lstm.fwd.requant_hh"].astype(np.int64)
     h = np.zeros((n, H), np.int64)
     c = np.zeros((n, H), np.int64)
     for t in range(t4):
-        ph = sat16(rq(h @ whh.T, rq_hh))
-        h, c = lstm_step(px[:, t], ph, c)
+        ph = rq(h @ whh.T, rq_hh)
+        h, c = lstm_step(px[:, t], ph, c, stats)
 
     pxb = lstm_input(c2[:, -1], q["q.lstm.bwd.weight_ih"], q["q.lstm.bwd.requant_ih"],
                      q["q.lstm.bwd.bias"])
-    hb, _ = lstm_step(pxb, np.zeros_like(pxb), np.zeros((n, H), np.int64))
+    hb, _ = lstm_step(pxb, np.zeros_like(pxb), np.zeros((n, H), np.int64), stats)
     return c1, c2, np.concatenate([h, hb], axis=1)
 
 
-def run(q, xq):
+def run(q, xq, stats=None):
     """INT8 logits (int64 [N, K], Q16.16) of quantised windows xq
     [N, T, C] (or one window [T, C])."""
-    _, _, h8 = features(q, xq)
+    _, _, h8 = features(q, xq, stats)
     acc = h8 @ q["q.head.weight"].astype(np.int64).T
     return sat32(rq(acc, q["q.head.requant"].astype(np.int64)) +
                  q["q.head.bias"].astype(np.int64))
