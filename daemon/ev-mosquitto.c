@@ -44,6 +44,10 @@ struct MqttClient {
         bool stopping;          /* flushing before a clean disconnect */
         bool disconnect_sent;
         bool busy;
+        bool pumping;
+        bool in_send;           /* inside mosquitto_publish() */
+        bool early;             /* ... which completed the message already */
+        int early_mid;
         MsgQueue queue;
         Inflight *inflight;
         size_t n_inflight, cap_inflight;
@@ -329,6 +333,14 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
         MqttClient *c = obj;
         if (inflight_remove(c, mid))
                 c->stats.delivered++;
+        else if (c->in_send) {
+                /* libmosquitto writes a QoS 0 message from within
+                 * mosquitto_publish() when it can: the message completed
+                 * before we knew its id. */
+                c->early = true;
+                c->early_mid = mid;
+                return;
+        }
         client_pump(c);
         if (c->busy && c->queue.n <= c->queue.limit / 4) {
                 c->busy = false;
@@ -356,10 +368,17 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *msg
 static int client_send(MqttClient *c, const char *topic, const void *payload, int len, int qos, bool retain)
 {
         int mid = 0;
+        c->in_send = true;
+        c->early = false;
         int rc = mosquitto_publish(c->mosq, &mid, topic, len, payload, qos, retain);
+        c->in_send = false;
         if (rc != MOSQ_ERR_SUCCESS)
                 return rc;
         c->stats.published++;
+        if (c->early && c->early_mid == mid) {
+                c->stats.delivered++;
+                return MOSQ_ERR_SUCCESS;
+        }
         if (inflight_add(c, mid, qos) < 0)
                 log_warning("mqtt: out of memory tracking message %d", mid);
         return MOSQ_ERR_SUCCESS;
@@ -367,6 +386,11 @@ static int client_send(MqttClient *c, const char *topic, const void *payload, in
 
 static void client_pump(MqttClient *c)
 {
+        /* on_publish() may run inside mosquitto_publish(): one pump at a
+         * time. */
+        if (c->pumping)
+                return;
+        c->pumping = true;
         while (c->state == STATE_CONNECTED && c->n_inflight < WINDOW) {
                 Msg *m = msg_queue_peek(&c->queue);
                 if (!m)
@@ -379,13 +403,16 @@ static void client_pump(MqttClient *c)
                                     mosquitto_strerror(rc));
                 free(msg_queue_pop(&c->queue));
         }
+        c->pumping = false;
 }
 
 int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, size_t len, int qos, bool retain)
 {
         if (c->state == STATE_STOPPED)
                 return -ESHUTDOWN;
-        if (qos == 0 && c->state != STATE_CONNECTED) {
+        /* QoS 0 waits through the first connection attempt (so a fast
+         * start loses nothing) but not through a known outage. */
+        if (qos == 0 && c->state == STATE_WAITING) {
                 c->stats.dropped_qos0++;
                 return 0;
         }

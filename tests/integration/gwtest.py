@@ -1,0 +1,437 @@
+"""Real components for gaitwayd's integration tests: a mosquitto broker on a
+free loopback port (plain or TLS with passwords and client certificates), a
+private dbus-daemon, a NOTIFY_SOCKET, and gaitwayd itself.  Every process is
+a direct child, stopped by its pid (docs: ../../shared test-harness recipes).
+
+A test file defines functions taking a Context and registers them with
+@case("name"); run(groups) runs them, prints one line per case and ends with
+`gaitway-test: NAME: N passed, N failed` for scripts/test."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+PYTHON = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get("GW_SOURCE_ROOT", os.path.normpath(os.path.join(HERE, "..", "..")))
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, step=0.02, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise Failure("timed out waiting for " + what)
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=10):
+    """Stops a child by its pid and reaps it; returns its exit status."""
+    if proc is None or proc.poll() is not None:
+        return None if proc is None else proc.returncode
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+class Mosquitto:
+    """mosquitto -c CONF in the foreground.  tls: server certificate from
+    Certs; users: {name: password}; persistence keeps sessions and retained
+    messages across restart()."""
+
+    def __init__(self, workdir, tls=None, users=None, require_cert=False, persistence=False):
+        self.dir = tempfile.mkdtemp(prefix="mosq-", dir=workdir)
+        self.port = free_port()
+        self.proc = None
+        lines = ["listener %d 127.0.0.1" % self.port, "user root", "log_dest stderr",
+                 "log_type error", "log_type warning", "log_type notice"]
+        if users:
+            pw = os.path.join(self.dir, "passwd")
+            open(pw, "w").close()
+            for u, p in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", pw, u, p], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            lines += ["allow_anonymous false", "password_file " + pw]
+        else:
+            lines.append("allow_anonymous true")
+        if tls:
+            lines += ["cafile " + tls.ca, "certfile " + tls.server_cert, "keyfile " + tls.server_key]
+            if require_cert:
+                lines += ["require_certificate true"]
+        if persistence:
+            lines += ["persistence true", "persistence_location " + self.dir + "/",
+                      "autosave_interval 1"]
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.log = open(os.path.join(self.dir, "mosquitto.log"), "ab")
+        self.tls = tls
+
+    def start(self):
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=self.log, stderr=self.log)
+        wait_for(self._listening, 10, what="mosquitto on port %d" % self.port)
+        return self
+
+    def _listening(self):
+        check(self.proc.poll() is None, "mosquitto exited: see " + self.conf)
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        stop(self.proc)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+class Certs:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate,
+    made with openssl at test time."""
+
+    def __init__(self, workdir):
+        d = tempfile.mkdtemp(prefix="certs-", dir=workdir)
+        self.ca, self.ca_key = d + "/ca.pem", d + "/ca.key"
+        self.server_cert, self.server_key = d + "/server.pem", d + "/server.key"
+        self.client_cert, self.client_key = d + "/client.pem", d + "/client.key"
+
+        def ssl(*args):
+            subprocess.run(["openssl"] + list(args), check=True, cwd=d,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=gaitway test CA",
+            "-keyout", self.ca_key, "-out", self.ca)
+        for name, cn, ext in (("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1"),
+                              ("client", "gaitwayd", "extendedKeyUsage=clientAuth")):
+            with open(d + "/%s.ext" % name, "w") as f:
+                f.write(ext + "\n")
+            ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+                "-keyout", d + "/%s.key" % name, "-out", d + "/%s.csr" % name)
+            ssl("x509", "-req", "-in", d + "/%s.csr" % name, "-CA", self.ca, "-CAkey", self.ca_key,
+                "-CAcreateserial", "-days", "2", "-extfile", d + "/%s.ext" % name,
+                "-out", d + "/%s.pem" % name)
+
+
+class Subscriber:
+    """mosquitto_sub writing `retain qos topic payload` lines to a file."""
+
+    def __init__(self, workdir, broker, topics, client_id=None, persistent=False, retained_only=False,
+                 user=None, tls_client=False):
+        self.path = tempfile.mktemp(prefix="sub-", dir=workdir)
+        args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                "-F", "%r %q %t %p"]
+        if client_id:
+            args += ["-i", client_id]
+        if persistent:
+            args += ["-c"]
+        if retained_only:
+            args += ["--retained-only", "-W", "2"]
+        if user:
+            args += ["-u", user[0], "-P", user[1]]
+        if broker.tls:
+            args += ["--cafile", broker.tls.ca]
+            if tls_client:
+                args += ["--cert", broker.tls.client_cert, "--key", broker.tls.client_key]
+        for t in topics:
+            args += ["-t", t]
+        self.out = open(self.path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+        # mosquitto_sub prints nothing on subscribe: give it time to connect.
+        time.sleep(0.3)
+
+    def messages(self):
+        """[(retain, qos, topic, payload)]"""
+        self.out.flush()
+        out = []
+        with open(self.path, "rb") as f:
+            for line in f.read().decode(errors="replace").splitlines():
+                parts = line.split(" ", 3)
+                if len(parts) == 4 and parts[0] in ("0", "1"):
+                    out.append((parts[0] == "1", int(parts[1]), parts[2], parts[3]))
+                elif len(parts) == 3 and parts[0] in ("0", "1"):
+                    out.append((parts[0] == "1", int(parts[1]), parts[2], ""))
+        return out
+
+    def stop(self):
+        stop(self.proc)
+        return self.messages()
+
+    def wait(self, timeout=10):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop(self.proc)
+        return self.messages()
+
+
+class DbusDaemon:
+    def __init__(self, workdir):
+        conf = os.path.join(workdir, "dbus.conf")
+        with open(conf, "w") as f:
+            f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+""" % workdir)
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork",
+                                      "--print-address=%d" % w], pass_fds=(w,),
+                                     stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as f:
+            self.address = f.readline().strip()
+        check(self.address.startswith("unix:"), "dbus-daemon gave no address")
+
+    def busctl(self, *args, check_rc=True):
+        p = subprocess.run(["busctl", "--address=" + self.address] + list(args),
+                           capture_output=True, text=True, timeout=20)
+        if check_rc and p.returncode != 0:
+            raise Failure("busctl %s: %s" % (" ".join(args), p.stderr.strip()))
+        return p
+
+    def get(self, path, iface, prop):
+        """A property as a Python value (busctl --json)."""
+        p = self.busctl("--json=short", "get-property", "org.gaitway.Gateway1", path, iface, prop)
+        return json.loads(p.stdout)["data"]
+
+    def monitor(self, workdir):
+        path = tempfile.mktemp(prefix="busmon-", dir=workdir)
+        out = open(path, "wb")
+        proc = subprocess.Popen(["busctl", "--address=" + self.address, "--json=short", "monitor",
+                                 "--match", "type='signal',path_namespace='/org/gaitway/Gateway1'"],
+                                stdout=out, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        return proc, path
+
+    def stop(self):
+        stop(self.proc)
+
+
+def read_monitor(path):
+    msgs = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    msgs.append(json.loads(line))
+                except ValueError:
+                    pass
+    return msgs
+
+
+class NotifySocket:
+    def __init__(self, workdir):
+        self.path = os.path.join(workdir, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.received = []
+
+    def drain(self):
+        while True:
+            try:
+                self.received += self.sock.recv(4096).decode().split("\n")
+            except socket.timeout:
+                return self.received
+
+    def wait(self, line, timeout=10, count=1):
+        def got():
+            self.drain()
+            return self.received.count(line) >= count
+        wait_for(got, timeout, what="%s x%d on NOTIFY_SOCKET" % (line, count))
+
+
+class Gaitwayd:
+    def __init__(self, ctx, conf_text, args=(), env=None, name="gaitwayd.conf"):
+        self.ctx = ctx
+        self.conf = os.path.join(ctx.dir, name)
+        self.write(conf_text)
+        self.log_path = self.conf + ".log"
+        self.args = list(args)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+
+    def write(self, text):
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def start(self):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.ctx.gaitwayd, "--config", self.conf, "-v"] + self.args,
+                                     stdout=self.logf, stderr=self.logf, env=self.env)
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait(self, timeout=60):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop(self.proc, signal.SIGKILL)
+            raise Failure("gaitwayd did not exit within %d s" % timeout)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        return stop(self.proc)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Context:
+    def __init__(self, build_root):
+        self.build = build_root
+        self.gaitwayd = os.path.join(build_root, "daemon", "gaitwayd")
+        self.gaitway = os.path.join(build_root, "daemon", "gaitway")
+        self.dir = tempfile.mkdtemp(prefix="gw-it-")
+        self.models = os.path.join(SOURCE_ROOT, "tests", "data", "daemon")
+        self.cleanup = []
+        self._trace = None
+
+    def trace(self):
+        """The synthetic trace (480 s at 50 Hz: six activities and freezes)."""
+        if not self._trace:
+            self._trace = os.path.join(self.dir, "synth.csv")
+            subprocess.run([PYTHON, os.path.join(HERE, "synth.py"), self._trace], check=True,
+                           stdout=subprocess.DEVNULL)
+        return self._trace
+
+    def config(self, device_extra="", mqtt=None, dbus="none", gateway_extra="", devices=("synth",)):
+        """A gaitwayd configuration replaying the synthetic trace."""
+        text = ["[gateway]", "id = gw1", "activity_model = %s/activity.gwm" % self.models,
+                "fog_model = %s/fog.gwm" % self.models, "log_events = no", gateway_extra, "[mqtt]"]
+        if mqtt:
+            text += ["host = 127.0.0.1", "port = %d" % mqtt.port, "reconnect_min = 0.1",
+                     "reconnect_max = 0.5"]
+        else:
+            text += ["enabled = no"]
+        text += ["[dbus]", "bus = %s" % dbus]
+        for d in devices:
+            text += ["[device %s]" % d, "source = replay", "path = " + self.trace(), device_extra]
+        return "\n".join(text) + "\n"
+
+    def replay_events(self, conf_path, device="synth"):
+        """`gaitway replay --events` on the same configuration: the events as
+        dicts, and the summary."""
+        p = subprocess.run([self.gaitway, "replay", "--config", conf_path, "--device", device, "--events",
+                            self.trace()], capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, "gaitway replay failed: " + p.stderr)
+        lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+        return [l for l in lines if l["type"] != "summary"], [l for l in lines if l["type"] == "summary"][0]
+
+
+# Fields that must agree between gaitwayd's MQTT payloads and gaitway replay:
+# everything but wall-clock times (each run anchors its own clock) and the
+# gateway id.
+COMPARED = ("device", "stream_s", "model", "activity", "previous", "confidence", "previous_duration_s",
+            "event_type", "episode", "duration_s", "short")
+
+
+def event_key(d):
+    return tuple(json.dumps(d.get(k), sort_keys=True) for k in COMPARED)
+
+
+def mqtt_events(messages, gateway="gw1"):
+    """Activity changes and FoG events received, in order, as
+    (type, payload dict)."""
+    out = []
+    for retain, qos, topic, payload in messages:
+        parts = topic.split("/")
+        if len(parts) != 4 or parts[1] != gateway or parts[3] not in ("activity", "fog") or not payload:
+            continue
+        d = json.loads(payload)
+        if d.get("reason") == "republish":
+            continue
+        out.append(("activity" if parts[3] == "activity" else "fog", d))
+    return out
+
+
+CASES = []
+
+
+def case(name, group):
+    def deco(fn):
+        CASES.append((group, name, fn))
+        return fn
+    return deco
+
+
+def run(name, groups):
+    build = os.environ.get("GW_BUILD_ROOT") or sys.argv[1]
+    passed = failed = 0
+    for group, cname, fn in CASES:
+        if groups and group not in groups:
+            continue
+        ctx = Context(build)
+        t0 = time.monotonic()
+        try:
+            fn(ctx)
+            passed += 1
+            print("ok     %s (%.1f s)" % (cname, time.monotonic() - t0), flush=True)
+        except Exception as e:          # noqa: BLE001 - every failure is reported
+            failed += 1
+            print("FAILED %s: %s" % (cname, e), flush=True)
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            for root, _, files in os.walk(ctx.dir):
+                for fname in files:
+                    if fname.endswith(".log"):
+                        p = os.path.join(root, fname)
+                        with open(p, errors="replace") as f:
+                            tail = f.read()[-3000:]
+                        print("--- %s\n%s" % (p, tail))
+        finally:
+            for fn_cleanup in reversed(ctx.cleanup):
+                try:
+                    fn_cleanup()
+                except Exception:       # noqa: BLE001
+                    pass
+            shutil.rmtree(ctx.dir, ignore_errors=True)
+    print("\ngaitway-test: %s: %d passed, %d failed" % (name, passed, failed))
+    return 1 if failed else 0

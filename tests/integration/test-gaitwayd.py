@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""gaitwayd against real components: mosquitto (plain, TLS with passwords and
+client certificates), a private dbus-daemon, a NOTIFY_SOCKET, and gaitwayd
+replaying a synthetic trace, compared with `gaitway replay` on the same
+trace and configuration.
+
+    test-gaitwayd.py BUILD_ROOT [GROUP...]     groups: mqtt tls dbus systemd restart
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from gwtest import (Certs, DbusDaemon, Gaitwayd, Mosquitto, NotifySocket, Subscriber, case, check,
+                    event_key, mqtt_events, read_monitor, run, stop, wait_for)
+
+FAST = "speed = max"
+
+
+def started(ctx, proc):
+    ctx.cleanup.append(proc.stop)
+    return proc
+
+
+# ---- MQTT ------------------------------------------------------------------------------------
+
+@case("the events on MQTT equal gaitway replay on the same trace", "mqtt")
+def mqtt_equals_replay(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir).start())
+    sub = started(ctx, Subscriber(ctx.dir, broker, ["gaitway/#"]))
+    gw = Gaitwayd(ctx, ctx.config(FAST, mqtt=broker), ["--exit-when-done"]).start()
+    check(gw.wait() == 0, "gaitwayd exit status")
+    time.sleep(0.5)
+    got = mqtt_events(sub.stop())
+    want, _ = ctx.replay_events(gw.conf)
+    check(len(want) > 20, "the trace gives events (%d)" % len(want))
+    check(len(got) == len(want), "%d events on MQTT, %d from gaitway replay" % (len(got), len(want)))
+    for i, ((kind, d), w) in enumerate(zip(got, want)):
+        check(kind == w["type"], "event %d: %s on MQTT, %s from replay" % (i, kind, w["type"]))
+        check(event_key(d) == event_key(w), "event %d differs:\n  mqtt   %s\n  replay %s" % (i, d, w))
+        check(d["v"] == 1 and d["gateway"] == "gw1", "event %d: version and gateway" % i)
+
+
+@case("after the run: offline, the last activity and the stats are retained", "mqtt")
+def retained_after_run(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir).start())
+    gw = Gaitwayd(ctx, ctx.config(FAST, mqtt=broker), ["--exit-when-done"]).start()
+    check(gw.wait() == 0, "gaitwayd exit status")
+    sub = Subscriber(ctx.dir, broker, ["gaitway/gw1/#"], retained_only=True)
+    msgs = {t: (r, p) for r, q, t, p in sub.wait(10)}
+    check(msgs.get("gaitway/gw1/status") == (True, "offline"), "status: %r" % (msgs.get("gaitway/gw1/status"),))
+    want, summary = ctx.replay_events(gw.conf)
+    last = [w for w in want if w["type"] == "activity"][-1]
+    r, p = msgs.get("gaitway/gw1/synth/activity", (False, "{}"))
+    check(r and json.loads(p)["activity"] == last["activity"], "retained activity %s, last change %s"
+          % (p, last["activity"]))
+    r, p = msgs.get("gaitway/gw1/stats", (False, "{}"))
+    stats = json.loads(p)
+    check(r and stats["devices"]["synth"]["samples"] == summary["samples"],
+          "retained stats count %s samples" % stats.get("devices"))
+    check(stats["mqtt"]["dropped"] == 0, "no message dropped")
+
+
+@case("Home Assistant discovery is retained and re-sent when homeassistant/status says online", "mqtt")
+def ha_discovery(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir).start())
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes", mqtt=broker)).start())
+    topic = "homeassistant/device/gaitway_gw1_synth/config"
+    sub = started(ctx, Subscriber(ctx.dir, broker, ["homeassistant/device/#"]))
+    wait_for(lambda: any(t == topic for _, _, t, _ in sub.messages()), 10, what="discovery")
+    first = [m for m in sub.messages() if m[2] == topic][0]
+    d = json.loads(first[3])
+    check(d["cmps"]["gaitway_gw1_synth_activity"]["device_class"] == "enum", "activity is an enum sensor")
+    check(d["cmps"]["gaitway_gw1_synth_fog"]["p"] == "event", "FoG is an event entity")
+    check(d["availability"][0]["topic"] == "gaitway/gw1/status", "availability topic")
+    n = len([m for m in sub.messages() if m[2] == topic])
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "homeassistant/status",
+                    "-m", "online"], check=True)
+    wait_for(lambda: len([m for m in sub.messages() if m[2] == topic]) > n, 10, what="discovery re-sent")
+    check(gw.alive(), "gaitwayd still running")
+
+
+@case("per-window probabilities are published only when enabled", "mqtt")
+def probabilities(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir).start())
+    sub = started(ctx, Subscriber(ctx.dir, broker, ["gaitway/gw1/synth/probabilities/#"]))
+    gw = Gaitwayd(ctx, ctx.config(FAST, mqtt=broker), ["--exit-when-done"]).start()
+    check(gw.wait() == 0, "gaitwayd exit status")
+    time.sleep(0.3)
+    check(len(sub.messages()) == 0, "no probabilities by default")
+    conf = ctx.config(FAST, mqtt=broker).replace("[mqtt]", "[mqtt]\nprobabilities = yes")
+    gw = Gaitwayd(ctx, conf, ["--exit-when-done"], name="p.conf").start()
+    check(gw.wait() == 0, "gaitwayd exit status")
+    time.sleep(0.5)
+    msgs = sub.stop()
+    p = subprocess.run([ctx.gaitway, "replay", "--config", gw.conf, "--device", "synth", "--json", ctx.trace()],
+                       capture_output=True, text=True, check=True)
+    windows = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{"type":"window"')]
+    check(len(msgs) == len(windows), "%d probability messages for %d windows" % (len(msgs), len(windows)))
+    act = [json.loads(m[3]) for m in msgs if m[2].endswith("/activity")]
+    w0 = [w for w in windows if w["model"]["id"] == act[0]["model"]["id"]][0]
+    check(act[0]["p"] == w0["p"] and act[0]["window"] == 0, "first window's probabilities agree")
+
+
+# ---- TLS -------------------------------------------------------------------------------------
+
+@case("TLS with a CA, a client certificate and a password delivers every event", "tls")
+def tls_password(ctx):
+    certs = Certs(ctx.dir)
+    broker = started(ctx, Mosquitto(ctx.dir, tls=certs, users={"gw": "s3cret", "sub": "sub"},
+                                    require_cert=True).start())
+    sub = started(ctx, Subscriber(ctx.dir, broker, ["gaitway/#"], user=("sub", "sub"), tls_client=True))
+    pw = os.path.join(ctx.dir, "mqtt.password")
+    with open(pw, "w") as f:
+        f.write("s3cret\n")
+    conf = ctx.config(FAST, mqtt=broker).replace(
+        "[mqtt]", "[mqtt]\nusername = gw\npassword_file = %s\ntls_ca = %s\ntls_cert = %s\ntls_key = %s"
+        % (pw, certs.ca, certs.client_cert, certs.client_key))
+    gw = Gaitwayd(ctx, conf, ["--exit-when-done"]).start()
+    check(gw.wait() == 0, "gaitwayd exit status")
+    time.sleep(0.5)
+    got = mqtt_events(sub.stop())
+    want, _ = ctx.replay_events(gw.conf)
+    check([event_key(d) for _, d in got] == [event_key(w) for w in want],
+          "%d events over TLS, %d from replay" % (len(got), len(want)))
+    check("(TLS)" in gw.log(), "log says TLS")
+    check("s3cret" not in gw.log(), "the password is never logged")
+
+
+@case("a wrong password is refused with a clear log line and retried", "tls")
+def tls_wrong_password(ctx):
+    certs = Certs(ctx.dir)
+    broker = started(ctx, Mosquitto(ctx.dir, tls=certs, users={"gw": "right"}).start())
+    pw = os.path.join(ctx.dir, "mqtt.password")
+    with open(pw, "w") as f:
+        f.write("wrong\n")
+    conf = ctx.config("speed = 1\nloop = yes", mqtt=broker).replace(
+        "[mqtt]", "[mqtt]\nusername = gw\npassword_file = %s\ntls_ca = %s" % (pw, certs.ca))
+    gw = started(ctx, Gaitwayd(ctx, conf).start())
+    wait_for(lambda: "refused" in gw.log(), 10, what="a refusal in the log")
+    wait_for(lambda: gw.log().count("refused") >= 2 or "mqtt: " in gw.log(), 5, what="a retry")
+    time.sleep(1.5)
+    check(gw.alive(), "gaitwayd keeps running")
+    check("wrong" not in gw.log(), "the password is never logged")
+
+
+# ---- D-Bus -----------------------------------------------------------------------------------
+
+@case("busctl reads the device properties and receives the signals", "dbus")
+def dbus_properties_and_signals(ctx):
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    mon, mon_path = bus.monitor(ctx.dir)
+    ctx.cleanup.append(lambda: stop(mon))
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 200", dbus=bus.address)).start())
+    path = "/org/gaitway/Gateway1/device/synth"
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
+             what="the bus name")
+    check(bus.get("/org/gaitway/Gateway1", "org.gaitway.Gateway1", "GatewayId") == "gw1", "GatewayId")
+    check(bus.get("/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Devices") == [path], "Devices")
+    check(bus.get(path, "org.gaitway.Device1", "Source").startswith("replay:"), "Source")
+    check(bus.get(path, "org.gaitway.Device1", "SampleRate") == 50.0, "SampleRate")
+    ld = json.loads(bus.busctl("--json=short", "call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1",
+                               "org.gaitway.Gateway1", "ListDevices").stdout)
+    check(ld["data"] == [[["synth", path]]], "ListDevices: %s" % ld)
+    # The replay (480 s at 200x) ends after about 2.4 s; the device stays.
+    wait_for(lambda: bus.get(path, "org.gaitway.Device1", "Connected") is False, 30, step=0.2,
+             what="the end of the replay")
+    time.sleep(0.3)
+    want, summary = ctx.replay_events(gw.conf)
+    acts = [w for w in want if w["type"] == "activity"]
+    fogs = [w for w in want if w["type"] == "fog"]
+    check(bus.get(path, "org.gaitway.Device1", "Activity") == acts[-1]["activity"], "Activity")
+    check(abs(bus.get(path, "org.gaitway.Device1", "ActivityConfidence") - acts[-1]["confidence"]) < 1e-4,
+          "ActivityConfidence")
+    check(bus.get(path, "org.gaitway.Device1", "ActivitySince") > 0, "ActivitySince")
+    check(bus.get(path, "org.gaitway.Device1", "FreezeEpisodes") == fogs[-1]["episode"], "FreezeEpisodes")
+    check(bus.get(path, "org.gaitway.Device1", "FreezeActive") is False, "FreezeActive")
+    check(bus.get(path, "org.gaitway.Device1", "Samples") == summary["samples"], "Samples")
+    check(bus.get(path, "org.gaitway.Device1", "WindowsProcessed") > 0, "WindowsProcessed")
+    stop(mon)
+    msgs = read_monitor(mon_path)
+    changed = [m["payload"]["data"] for m in msgs if m.get("member") == "ActivityChanged"]
+    freezes = [m["payload"]["data"] for m in msgs if m.get("member") == "FreezeOfGait"]
+    props = [m for m in msgs if m.get("member") == "PropertiesChanged"]
+    check([c[1] for c in changed] == [a["activity"] for a in acts],
+          "%d ActivityChanged signals for %d changes" % (len(changed), len(acts)))
+    check([(f[0], f[1]) for f in freezes] == [(w["event_type"], w["episode"]) for w in fogs],
+          "%d FreezeOfGait signals for %d events" % (len(freezes), len(fogs)))
+    check(len(props) >= len(acts) + len(fogs), "PropertiesChanged on every change")
+
+
+@case("Reload over D-Bus adds a device with InterfacesAdded; a broken config is refused by name", "dbus")
+def dbus_reload(ctx):
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes", dbus=bus.address)).start())
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
+             what="the bus name")
+    mon, mon_path = bus.monitor(ctx.dir)
+    ctx.cleanup.append(lambda: stop(mon))
+    gw.write(ctx.config("speed = 1\nloop = yes", dbus=bus.address, devices=("synth", "second")))
+    bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Reload")
+    devs = bus.get("/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Devices")
+    check(sorted(devs) == ["/org/gaitway/Gateway1/device/second", "/org/gaitway/Gateway1/device/synth"],
+          "Devices after reload: %s" % devs)
+    objs = json.loads(bus.busctl("--json=short", "call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1",
+                                 "org.freedesktop.DBus.ObjectManager", "GetManagedObjects").stdout)
+    check(len(objs["data"][0]) == 2, "ObjectManager lists two devices")
+    gw.write(ctx.config("speed = 1\nloop = yes\nsmoothing = sideways", dbus=bus.address))
+    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Reload",
+                   check_rc=False)
+    check(p.returncode != 0 and "smoothing" in p.stderr and gw.conf in p.stderr,
+          "Reload refused naming the file and key: %s" % p.stderr.strip())
+    time.sleep(0.3)
+    stop(mon)
+    added = [m for m in read_monitor(mon_path) if m.get("member") == "InterfacesAdded"]
+    check(any(m["payload"]["data"][0] == "/org/gaitway/Gateway1/device/second" for m in added),
+          "InterfacesAdded for the new device")
+    check(len(bus.get("/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Devices")) == 2,
+          "the old configuration keeps running")
+    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1",
+                   "GetDevice", "s", "nope", check_rc=False)
+    check("org.gaitway.Error.NoSuchDevice" in p.stderr or "No device" in p.stderr, "named error: " + p.stderr)
+
+
+# ---- systemd ---------------------------------------------------------------------------------
+
+@case("READY=1, STATUS= and WATCHDOG=1 reach NOTIFY_SOCKET; STOPPING=1 on SIGTERM", "systemd")
+def notify(ctx):
+    ns = NotifySocket(ctx.dir)
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes"),
+                               env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "200000"}).start())
+    ns.wait("READY=1")
+    check(any(l.startswith("STATUS=") for l in ns.received), "a STATUS= line")
+    ns.wait("WATCHDOG=1", timeout=3, count=3)
+    gw.signal(signal.SIGTERM)
+    check(gw.wait(10) == 0, "exit status 0 after SIGTERM")
+    ns.wait("STOPPING=1", timeout=2)
+
+
+@case("SIGHUP with a broken configuration keeps the old one running; a good one is applied", "systemd")
+def sighup(ctx):
+    ns = NotifySocket(ctx.dir)
+    good = ctx.config("speed = 1\nloop = yes")
+    gw = started(ctx, Gaitwayd(ctx, good, env={"NOTIFY_SOCKET": ns.path}).start())
+    ns.wait("READY=1")
+    gw.write(good.replace("[mqtt]", "[mqtt]\nport = 99999"))
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in gw.log(), 5, what="the reload failure in the log")
+    check("%s:" % gw.conf in gw.log() and "[mqtt] port" in gw.log(), "the failure names file and key")
+    ns.wait("RELOADING=1")
+    ns.wait("READY=1", count=2)
+    time.sleep(0.3)
+    check(gw.alive(), "still running")
+    gw.write(ctx.config("speed = 1\nloop = yes", devices=("synth", "two")))
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in gw.log(), 5, what="the reload")
+    check("device two: added" in gw.log(), "the new device was added")
+    check("device synth: removed" not in gw.log(), "the unchanged device kept running")
+
+
+@case("SIGTERM flushes and leaves offline retained", "systemd")
+def sigterm_offline(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir).start())
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 20\nloop = yes", mqtt=broker)).start())
+    wait_for(lambda: "mqtt: connected" in gw.log(), 10, what="the MQTT connection")
+    time.sleep(1)
+    gw.signal(signal.SIGTERM)
+    check(gw.wait(10) == 0, "exit status 0")
+    msgs = {t: (r, p) for r, q, t, p in Subscriber(ctx.dir, broker, ["gaitway/gw1/status"],
+                                                    retained_only=True).wait(10)}
+    check(msgs.get("gaitway/gw1/status") == (True, "offline"), "status %r" % (msgs.get("gaitway/gw1/status"),))
+
+
+@case("--check-config exits 0 on a good configuration and 1 naming file and line on a bad one", "systemd")
+def check_config(ctx):
+    gw = Gaitwayd(ctx, ctx.config(FAST))
+    p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
+    check(p.returncode == 0 and "configuration OK" in p.stdout, "good config: %s %s" % (p.stdout, p.stderr))
+    gw.write(ctx.config(FAST + "\nsmoothing_dwell = 99"))
+    p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
+    check(p.returncode == 1 and "%s:" % gw.conf in p.stderr and "smoothing_dwell" in p.stderr,
+          "bad config: %s" % p.stderr)
+    gw.write(ctx.config(FAST).replace("fog.gwm", "missing.gwm"))
+    p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
+    check(p.returncode == 1 and "fog_model" in p.stderr, "missing model: %s" % p.stderr)
+
+
+# ---- broker restart --------------------------------------------------------------------------
+
+@case("a broker stopped and restarted mid-replay loses no QoS 1 event within the queue bound", "restart")
+def broker_restart(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir, persistence=True).start())
+    topics = ["gaitway/gw1/+/activity", "gaitway/gw1/+/fog"]
+    # A persistent session: the broker keeps what arrives while we reconnect.
+    sub = started(ctx, Subscriber(ctx.dir, broker, topics, client_id="it-sub", persistent=True))
+    gw = Gaitwayd(ctx, ctx.config("speed = 60", mqtt=broker), ["--exit-when-done"]).start()
+    ctx.cleanup.append(gw.stop)
+    time.sleep(2.5)
+    broker.stop()
+    time.sleep(2.0)
+    broker.start()
+    check(gw.wait(60) == 0, "gaitwayd exit status")
+    time.sleep(1.5)
+    got = mqtt_events(sub.stop())
+    want, _ = ctx.replay_events(gw.conf)
+    got_keys = {event_key(d) for _, d in got}
+    missing = [w for w in want if event_key(w) not in got_keys]
+    check(not missing, "%d of %d events lost, first %s" % (len(missing), len(want), missing[:1]))
+    check("connection to 127.0.0.1:%d lost" % broker.port in gw.log(), "the outage was noticed")
+    stats = Subscriber(ctx.dir, broker, ["gaitway/gw1/stats"], retained_only=True).wait(10)
+    s = json.loads(stats[-1][3])
+    check(s["mqtt"]["dropped"] == 0 and s["mqtt"]["connects"] >= 2, "stats: %s" % s["mqtt"])
+
+
+@case("a queue bound smaller than the outage drops the oldest and counts them", "restart")
+def queue_bound(ctx):
+    broker = started(ctx, Mosquitto(ctx.dir, persistence=True).start())
+    gw = Gaitwayd(ctx, ctx.config("speed = 60", mqtt=broker).replace("[mqtt]", "[mqtt]\nqueue_limit = 3"),
+                  ["--exit-when-done"]).start()
+    ctx.cleanup.append(gw.stop)
+    time.sleep(1.5)
+    broker.stop()
+    time.sleep(4.0)
+    broker.start()
+    check(gw.wait(60) == 0, "gaitwayd exit status")
+    stats = Subscriber(ctx.dir, broker, ["gaitway/gw1/stats"], retained_only=True).wait(10)
+    s = json.loads(stats[-1][3])
+    check(s["mqtt"]["dropped"] > 0, "drops counted: %s" % s["mqtt"])
+    check("queue full" in gw.log(), "the drop is logged")
+
+
+if __name__ == "__main__":
+    sys.exit(run("gaitwayd-" + "-".join(sys.argv[2:]) if len(sys.argv) > 2 else "gaitwayd", sys.argv[2:]))
