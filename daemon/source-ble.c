@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "gaitway/ble.h"
 #include "log.h"
+#include "recorder.h"
 #include "source.h"
 
 #define USEC 1000000ULL
@@ -40,6 +41,7 @@ typedef struct {
         double reconnect_min, reconnect_max;
         double stall_timeout;            /* 0 = never */
         bool acquire;
+        RecorderConf rec;
 } BleConf;
 
 typedef enum {
@@ -71,6 +73,7 @@ typedef struct {
         BleWatch watch;
         bool running, announced;
         Link link;
+        Recorder *recorder;
         bool scanning;
 
         char dev_path[128];
@@ -127,7 +130,11 @@ static void *ble_conf_new(void)
 
 static void ble_conf_free(void *p)
 {
-        free(p);
+        BleConf *c = p;
+        if (!c)
+                return;
+        recorder_conf_done(&c->rec);
+        free(c);
 }
 
 static int parse_address(const char *v, char *out, char *err, size_t errlen)
@@ -151,8 +158,10 @@ static int ble_conf_key(void *p, const char *key, const char *v, const char *bas
                         char *err, size_t errlen)
 {
         BleConf *c = p;
-        int r;
+        int r = recorder_conf_key(&c->rec, key, v, base_dir, err, errlen);
 
+        if (r != 0)
+                return r;
         if (!strcmp(key, "address"))
                 r = parse_address(v, c->address, err, errlen);
         else if (!strcmp(key, "adapter"))
@@ -326,6 +335,7 @@ static void deliver(BleSource *s, const uint8_t *buf, size_t len)
                 s->t[i] = s->samples[i].t_ns;
                 memcpy(s->v + i * nv, s->samples[i].v, (size_t) nv * sizeof(float));
         }
+        recorder_samples(s->recorder, (size_t) n, s->t, s->v);
         if (n > 0 && s->cb.samples)
                 s->cb.samples(s->userdata, (size_t) n, s->t, s->v);
 }
@@ -974,6 +984,8 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         s->base.kind = &source_ble;
         s->conf = *c;
+        if (recorder_conf_copy(&s->conf.rec, &c->rec) < 0)
+                s->conf.rec.path = NULL;
         s->device_id = strdup(p->device_id);
         s->loop = p->loop;
         s->cb = *p->cb;
@@ -1017,9 +1029,14 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
 static int ble_start(Source *base)
 {
         BleSource *s = (BleSource *) base;
+        char err[GW_ERR_MAX];
 
         if (s->running)
                 return 0;
+        if (s->conf.rec.path && !s->recorder &&
+            recorder_new(&s->conf.rec, s->loop, s->device_id, s->address, &s->desc, &s->recorder,
+                         err, sizeof err) < 0)
+                log_error("device %s: not recording: %s", s->device_id, err);
         s->running = true;
         backoff_reset(&s->backoff);
         begin(s);
@@ -1048,6 +1065,7 @@ static void ble_stop(Source *base)
                                          "Disconnect", NULL, NULL, "");
         set_scanning(s, false);
         set_link(s, LINK_IDLE);
+        s->recorder = recorder_free(s->recorder);
         if (s->announced) {
                 s->announced = false;
                 if (s->cb.connected)
@@ -1068,6 +1086,7 @@ static Source *ble_close(Source *base)
                 sd_bus_flush(ble_bus_get(s->bus));
                 ble_bus_unref(s->bus);
         }
+        recorder_conf_done(&s->conf.rec);
         free(s->device_id);
         free(s);
         return NULL;

@@ -31,6 +31,7 @@
 #include "conf-value.h"
 #include "conf.h"
 #include "log.h"
+#include "recorder.h"
 #include "source.h"
 
 #define MAX_CH          6               /* per device */
@@ -52,6 +53,7 @@ typedef struct {
         double reopen_min, reopen_max;
         TimestampMode timestamps;
         bool mount_matrix;
+        RecorderConf rec;
 } IioConf;
 
 typedef struct IioSource IioSource;
@@ -118,6 +120,7 @@ struct IioSource {
         int n_dev;
 
         bool running, streaming;
+        Recorder *recorder;
         ev_timer stall, retry;
         Backoff backoff;
         double stall_s;
@@ -180,6 +183,7 @@ static void iio_conf_free(void *p)
         if (!c)
                 return;
         free(c->uri);
+        recorder_conf_done(&c->rec);
         free(c);
 }
 
@@ -211,8 +215,10 @@ static int iio_conf_key(void *p, const char *key, const char *v, const char *bas
                         char *err, size_t errlen)
 {
         IioConf *c = p;
-        int r;
+        int r = recorder_conf_key(&c->rec, key, v, base_dir, err, errlen);
 
+        if (r != 0)
+                return r;
         if (!strcmp(key, "uri")) {
                 if (strncmp(v, "local:", 6) && strncmp(v, "ip:", 3))
                         return gw_error(err, errlen, EINVAL,
@@ -718,6 +724,7 @@ static void emit(IioSource *s, size_t n, const int64_t *t, float *v)
 {
         for (size_t i = 0; i < n; i++)
                 rotate(s, v + i * s->n_out);
+        recorder_samples(s->recorder, n, t, v);
         if (n && s->cb.samples)
                 s->cb.samples(s->userdata, n, t, v);
 }
@@ -1125,6 +1132,8 @@ static int iio_open(const SourceParams *p, Source **ret, char *err, size_t errle
         s->base.kind = &source_iio;
         s->conf = *c;
         s->conf.uri = strdup(c->uri);
+        if (recorder_conf_copy(&s->conf.rec, &c->rec) < 0)
+                s->conf.rec.path = NULL;
         s->device_id = strdup(p->device_id);
         s->loop = p->loop;
         s->cb = *p->cb;
@@ -1190,6 +1199,10 @@ static int iio_start(Source *base)
 
         if (s->running)
                 return 0;
+        if (s->conf.rec.path && !s->recorder &&
+            recorder_new(&s->conf.rec, s->loop, s->device_id, s->address, &s->desc, &s->recorder,
+                         err, sizeof err) < 0)
+                log_error("device %s: not recording: %s", s->device_id, err);
         s->running = true;
         r = source_connect(s, err, sizeof err);
         if (r < 0) {
@@ -1210,6 +1223,7 @@ static void iio_stop(Source *base)
         s->running = false;
         ev_timer_stop(s->loop, &s->retry);
         teardown(s);
+        s->recorder = recorder_free(s->recorder);
         if (s->streaming) {
                 s->streaming = false;
                 if (s->cb.connected)
@@ -1239,6 +1253,7 @@ static Source *iio_close(Source *base)
         free(s->ring_t);
         free(s->ring_v);
         free(s->conf.uri);
+        recorder_conf_done(&s->conf.rec);
         free(s->device_id);
         free(s->address);
         free(s);
