@@ -243,6 +243,13 @@ void device_resume(Device *d)
                 d->source->kind->resume(d->source);
 }
 
+void device_source_stats(const Device *d, SourceStats *ret)
+{
+        *ret = (SourceStats) { .link = d->connected ? "streaming" : "disconnected" };
+        if (d->source && d->source->kind->stats)
+                d->source->kind->stats(d->source, ret);
+}
+
 const char *device_source_address(const Device *d)
 {
         return d->source->kind->address(d->source);

@@ -60,6 +60,9 @@ void device_stop(Device *d);
 void device_resume(Device *d);
 
 const char *device_source_address(const Device *d);
+/* The source's link state and counters (SourceKind.stats); sources without
+ * them report "streaming" or "disconnected" and zeros. */
+void device_source_stats(const Device *d, SourceStats *ret);
 /* The model of the current activity (NULL if the device runs none). */
 const gw_model_info *device_model_info(const Device *d, ModelTask t);
 size_t device_state_bytes(const Device *d);

@@ -233,6 +233,22 @@ static int dprop_samples(sd_bus *bus, const char *path, const char *iface, const
         return sd_bus_message_append(reply, "t", ((Device *) userdata)->samples);
 }
 
+/* The source's link and transport counters (BLE, IIO); no signal. */
+static int dprop_link(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        SourceStats st;
+        device_source_stats(userdata, &st);
+        if (!strcmp(prop, "Link"))
+                return sd_bus_message_append(reply, "s", st.link);
+        if (!strcmp(prop, "SourceRate"))
+                return sd_bus_message_append(reply, "d", st.rate_hz);
+        return sd_bus_message_append(reply, "t", !strcmp(prop, "Packets") ? st.packets :
+                                     !strcmp(prop, "PacketsLost") ? st.packets_lost :
+                                     !strcmp(prop, "PacketsMalformed") ? st.packets_malformed :
+                                     st.reconnects);
+}
+
 static const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", dprop_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -248,6 +264,12 @@ static const sd_bus_vtable device_vtable[] = {
         /* Counters: read them, no signal (they change on every window). */
         SD_BUS_PROPERTY("WindowsProcessed", "t", dprop_windows, 0, 0),
         SD_BUS_PROPERTY("Samples", "t", dprop_samples, 0, 0),
+        SD_BUS_PROPERTY("Link", "s", dprop_link, 0, 0),
+        SD_BUS_PROPERTY("SourceRate", "d", dprop_link, 0, 0),
+        SD_BUS_PROPERTY("Packets", "t", dprop_link, 0, 0),
+        SD_BUS_PROPERTY("PacketsLost", "t", dprop_link, 0, 0),
+        SD_BUS_PROPERTY("PacketsMalformed", "t", dprop_link, 0, 0),
+        SD_BUS_PROPERTY("Reconnects", "t", dprop_link, 0, 0),
         SD_BUS_SIGNAL_WITH_ARGS("ActivityChanged",
                                 SD_BUS_ARGS("s", previous, "s", activity, "d", confidence, "t", timestamp), 0),
         SD_BUS_SIGNAL_WITH_ARGS("FreezeOfGait",

@@ -203,6 +203,14 @@ static json_t *stats_json(MqttSink *s)
                 json_object_set_new(dj, "activity", d->activity >= 0 ? json_string(d->activity_name) : json_null());
                 json_object_set_new(dj, "freeze_active", json_boolean(d->freeze_active));
                 json_object_set_new(dj, "freeze_episodes", json_integer(d->freeze_episodes));
+                SourceStats st;
+                device_source_stats(d, &st);
+                json_object_set_new(dj, "link", json_string(st.link));
+                json_object_set_new(dj, "source_rate", json_real(st.rate_hz));
+                json_object_set_new(dj, "packets", json_integer((json_int_t) st.packets));
+                json_object_set_new(dj, "packets_lost", json_integer((json_int_t) st.packets_lost));
+                json_object_set_new(dj, "packets_malformed", json_integer((json_int_t) st.packets_malformed));
+                json_object_set_new(dj, "reconnects", json_integer((json_int_t) st.reconnects));
                 for (int t = 0; t < _MODEL_TASK_MAX; t++) {
                         if (!d->pipeline[t])
                                 continue;
