@@ -56,3 +56,32 @@ def export_model(path, net, mean, std, description, calib=None, int8=True,
     tensors = tensor_set(net, mean, std, calib, int8, percentile)
     container.write(path, desc, tensors)
     return desc, tensors
+
+
+def verify(path, net, windows):
+    """Runs a written model file through the C engines (libgaitway via
+    cengine) on raw windows [N, T, C] and compares: FP32 logits with the
+    PyTorch network, INT8 logits with the integer reference (intsim, bit for
+    bit), and the INT8 class with the FP32 class.  Returns a dict of figures;
+    raises OSError when the library cannot be loaded."""
+    from . import cengine, intsim
+    windows = np.asarray(windows, np.float32)
+    _, tensors = container.read(path)[:2]
+    mean, std = tensors["input.mean"], tensors["input.std"]
+    out = {"windows": int(len(windows))}
+    with cengine.Model(path) as m:
+        ref = net_mod.predict(net, ((windows - mean) / std).astype(np.float32))
+        if m.has_fp32:
+            lf = m.run_fp32(windows)
+            out["fp32_max_abs_error"] = float(np.abs(lf - ref).max())
+        if m.has_int8:
+            q = {k: v for k, v in tensors.items() if k.startswith("q.")}
+            xq = m.quantize(windows)
+            lq = m.run_int8(xq)
+            out["int8_bit_exact"] = bool(np.array_equal(lq, intsim.run(q, xq)))
+            out["int8_fp32_argmax_agreement"] = float((lq.argmax(axis=1) ==
+                                                       ref.argmax(axis=1)).mean())
+            stats = {}
+            intsim.run(q, xq, stats)
+            out["int8_saturations"] = stats
+    return out
