@@ -769,13 +769,15 @@ static int finish_device(ConfigLoader *l, PendingDevice *p, DeviceConf *d, char 
                         return -ENOMEM;
                 if (e == src)
                         continue;
-                const KeyDef *k = find_key(device_keys, e->key);
-                if (k)
-                        r = apply_key(k, d, e->value, e->base_dir, reason, sizeof reason);
-                else {
-                        r = d->source->conf_key(d->source_conf, e->key, e->value, e->base_dir,
-                                                reason, sizeof reason);
-                        if (r == 0)
+                /* The source kind first: it may give a common key its own
+                 * meaning (iio's mount_matrix = yes reads the driver's). */
+                r = d->source->conf_key(d->source_conf, e->key, e->value, e->base_dir,
+                                        reason, sizeof reason);
+                if (r == 0) {
+                        const KeyDef *k = find_key(device_keys, e->key);
+                        if (k)
+                                r = apply_key(k, d, e->value, e->base_dir, reason, sizeof reason);
+                        else
                                 r = gw_error(reason, sizeof reason, EINVAL, "unknown key");
                 }
                 if (r < 0)

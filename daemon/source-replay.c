@@ -215,7 +215,6 @@ static int replay_conf_key(void *p, const char *key, const char *v, const char *
                 r = 0;
         } else {
                 /* The rest describe a foreign CSV layout. */
-                c->csv_key_seen = true;
                 if (!strcmp(key, "delimiter"))
                         r = parse_delimiter(v, &c->layout.delimiter, err, errlen);
                 else if (!strcmp(key, "skip_rows")) {
@@ -246,6 +245,7 @@ static int replay_conf_key(void *p, const char *key, const char *v, const char *
                         c->gyro_delim_set = true;
                 } else
                         return 0;
+                c->csv_key_seen = true;
         }
         return r < 0 ? r : 1;
 }
