@@ -13,6 +13,12 @@ int gw_error(char *err, size_t errlen, int code, const char *fmt, ...)
                 va_start(ap, fmt);
                 vsnprintf(err, errlen, fmt, ap);
                 va_end(ap);
+                /* Messages quote outside input (a JSON key, a config value):
+                 * a newline or terminal escape in it must not break the one
+                 * line a log gets, nor forge another. */
+                for (char *p = err; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                *p = '?';
         }
         return code > 0 ? -code : code;
 }
