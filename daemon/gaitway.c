@@ -12,6 +12,7 @@ static const cli_command commands[] = {
         { "model", "validate and describe a model file", cli_model },
         { "bench", "time the FP32 and INT8 engines per window", cli_bench },
         { "infer", "classify windows given as CSV rows", cli_infer },
+        { "eval", "score a model on labelled windows or recordings", cli_eval },
         /* other sub-commands register here, one line each */
 };
 

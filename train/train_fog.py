@@ -1,0 +1,503 @@
+#!/usr/bin/python3
+"""The freeze-of-gait model (Daphnet), end to end: 64 Hz recordings ->
+libgaitway's front end (12 Hz anti-alias, 32 Hz) and window ring ->
+MicroBi-ConvLSTM -> INT8 -> C-engine evaluation, leave-one-subject-out over
+the subjects with freezes, side by side with the model-free freeze index.
+
+    /usr/bin/python3 train/train_fog.py          # nested LOSO selection, 5-seed LOSO, shipped model, report
+
+Options: --data DIR (default ../shared/data from the repository root), --jobs N,
+--configs NAMES (candidates for the inner selection).
+
+Protocol.  Outer loop: each subject with freezes (1, 2, 3, 7) is the test
+subject once; all recordings of the others (subject 6 included) train.
+Inner loop, inside each outer training set only: every other subject with
+freezes is held out once for validation; the configuration with the best
+pooled validation window macro-F1 wins, and the episode detector's settings
+are chosen on the same validation predictions (the most sensitive setting
+with at most 1.5 false alarms per hour of walking).  The test subject is used
+once, for the figures.  The shipped model is trained on all seven recordings
+with the configuration and detector settings chosen most often."""
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+from gaitway import cfog, data_daphnet, evaluate, export, fit, protocol, windows_fog  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+NAME = "fog-daphnet"
+CLASSES = data_daphnet.CLASSES
+CHANNELS = windows_fog.CHANNELS
+SPEC = windows_fog.SPEC
+TRIPLES = [(0, 1, 2), (3, 4, 5), (6, 7, 8)]
+SEEDS = [0, 1, 2, 3, 4]
+SHIPPED_SEED = 0
+FREEZE_SUBJECTS = [1, 2, 3, 7]
+HOP = 8                    # 0.25 s at 32 Hz: training windows and the daemon's decisions
+PURITY = 0.7
+FA_LIMIT = 1.5             # per hour of walking, for choosing the detector (target: 2)
+
+CONFIGS = {
+    # The author's recipe: class weights [1, 15] and a class-balanced sampler.
+    "recipe": dict(epochs=40, epoch_size=4096, batch=512, lr=8.23e-4, weight_decay=0.05,
+                   dropout=0.0, class_weight=[1.0, 15.0], balance=True, aug=None),
+    # The sampler alone balances the classes; weights on top overshoot.
+    "balanced-aug": dict(epochs=40, epoch_size=4096, batch=256, lr=2e-3, weight_decay=1e-3,
+                         dropout=0.1, class_weight=None, balance=True,
+                         aug=dict(rotate_deg=10.0, scale=0.1)),
+}
+
+# Episode detector candidates (gw_fog_config): p(freeze) to start / stay,
+# consecutive windows (0.25 s apart) to start and to end an episode.
+DETECTORS = [dict(on=on, off=off, on_windows=n_on, off_windows=n_off)
+             for on in (0.5, 0.7, 0.9) for off in (0.3, 0.5) if off <= on
+             for n_on in (1, 2, 4) for n_off in (2, 4, 8)]
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def paths():
+    cache = os.path.join(ROOT, "build-cache", "train")
+    work = os.path.join(cache, NAME)
+    os.makedirs(work, exist_ok=True)
+    return cache, work
+
+
+def experiment_runs(label):
+    """[(first, last)] sample index ranges (inclusive) where label != 0."""
+    m = np.concatenate([[False], label != 0, [False]])
+    d = np.diff(m.astype(int))
+    return list(zip(np.where(d == 1)[0], np.where(d == -1)[0] - 1))
+
+
+def true_episodes(rec):
+    """Freeze episodes [(start_ns, end_ns)] from the raw labels: maximal runs
+    of label 2, from the first sample to one period after the last."""
+    m = np.concatenate([[False], rec.label == 2, [False]])
+    d = np.diff(m.astype(int))
+    period = int(round(1e9 / data_daphnet.RATE_HZ))
+    return [(int(rec.t_ns[a]), int(rec.t_ns[b - 1]) + period)
+            for a, b in zip(np.where(d == 1)[0], np.where(d == -1)[0])]
+
+
+def walking_ns(rec):
+    """Time labelled 1 (no freeze, part of the experiment)."""
+    dt = np.diff(rec.t_ns, append=rec.t_ns[-1] + int(round(1e9 / data_daphnet.RATE_HZ)))
+    return int(dt[rec.label == 1].sum())
+
+
+def prepare(args, cache):
+    t0 = time.time()
+    recs = data_daphnet.load_recordings(args.data, cache_dir=cache)
+    d = {"recs": recs, "win": {}}
+    for r in recs:
+        x, y, tf, tl, frac = windows_fog.recording_windows(r, hop=HOP, purity=PURITY, spec=SPEC)
+        # windows entirely inside one experiment run (label != 0 throughout)
+        inside = np.full(len(x), -1)
+        for k, (a, b) in enumerate(experiment_runs(r.label)):
+            ta, tb = r.t_ns[a], r.t_ns[b]
+            inside[(tf >= ta) & (tl <= tb)] = k
+        d["win"][r.name] = dict(x=x, y=y, tf=tf, tl=tl, run=inside)
+    n = sum(len(w["y"]) for w in d["win"].values())
+    lab = sum(int((w["y"] >= 0).sum()) for w in d["win"].values())
+    log("front end and windows: %d recordings, %d windows (hop %d), %d labelled, %.0f s" % (
+        len(recs), n, HOP, lab, time.time() - t0))
+    return d
+
+
+def recs_of(d, subjects):
+    return [r for r in d["recs"] if r.subject in subjects]
+
+
+def stack(d, recs):
+    xs = [d["win"][r.name]["x"][d["win"][r.name]["y"] >= 0] for r in recs]
+    ys = [d["win"][r.name]["y"][d["win"][r.name]["y"] >= 0] for r in recs]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def make_augment(cfg):
+    a = cfg.get("aug")
+    if not a:
+        return None
+    return fit.Augment(triples=TRIPLES, rotate_deg=a.get("rotate_deg", 0.0),
+                       scale=a.get("scale", 0.0))
+
+
+def description(cfg, seed, train_time, detector=None, subjects=None):
+    return {
+        "model_id": "daphnet-fog",
+        "model_version": "1.0.0",
+        "task": "fog",
+        "classes": CLASSES,
+        "channels": [{"name": c, "unit": "g"} for c in CHANNELS],
+        "sample_rate_hz": windows_fog.RATE_HZ,
+        "hop": HOP,
+        "frontend": SPEC,
+        "training": {"data": "Daphnet FoG (Baechlin et al. 2010), recordings of subjects %s"
+                             % (subjects or "all available"),
+                     "protocol": "leave-one-subject-out over the subjects with freezes",
+                     "window_purity": PURITY, "config": cfg, "seed": seed,
+                     "detector": detector, "train_time_s": round(train_time, 1),
+                     "card": "docs/models/%s.md" % NAME},
+    }
+
+
+def train_export(d, cfg, train_subjects, seed, path):
+    x, y = stack(d, recs_of(d, train_subjects))
+    t0 = time.time()
+    net, mean, std, _ = fit.train(
+        x, y, 2, epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"],
+        weight_decay=cfg["weight_decay"], dropout=cfg["dropout"], seed=seed,
+        class_weight=cfg["class_weight"], sampler_balance=cfg["balance"],
+        augment=make_augment(cfg), epoch_size=cfg["epoch_size"], log=None)
+    train_time = time.time() - t0
+    rng = np.random.default_rng(seed)
+    calib = x[rng.choice(len(x), size=min(2048, len(x)), replace=False)]
+    export.export_model(path, net, mean, std, description(cfg, seed, train_time,
+                                                          subjects=train_subjects), calib)
+    return train_time
+
+
+def predict(d, model, recs):
+    """INT8 p(freeze) and FP32/INT8 classes of every window of recs:
+    {name: dict(p, pf, pq)}."""
+    out = {}
+    for r in recs:
+        w = d["win"][r.name]
+        pf, pq, _, probq = evaluate.c_predict(model, w["x"], probs=True)
+        out[r.name] = dict(p=probq[:, 1], pf=pf, pq=pq)
+    return out
+
+
+def window_scores(d, preds, recs):
+    """Pooled labelled windows of recs: (y, FP32 prediction, INT8 prediction)."""
+    ys, pfs, pqs = [], [], []
+    for r in recs:
+        w = d["win"][r.name]
+        m = w["y"] >= 0
+        ys.append(w["y"][m])
+        pfs.append(preds[r.name]["pf"][m])
+        pqs.append(preds[r.name]["pq"][m])
+    return np.concatenate(ys), np.concatenate(pfs), np.concatenate(pqs)
+
+
+def detect(d, rec, p, det):
+    """The daemon's episode tracker over p(freeze), run separately on every
+    experiment run of the recording (windows entirely inside it)."""
+    w = d["win"][rec.name]
+    cfg = cfog.fog_config(det["on"], det["off"], det["on_windows"], det["off_windows"])
+    out = []
+    for k in range(int(w["run"].max()) + 1):
+        m = w["run"] == k
+        if m.any():
+            out += cfog.episodes(p[m], w["tf"][m], w["tl"][m], cfg, emitted=True)
+    return out
+
+
+def alarm_latencies(truth, dets):
+    """For each true episode overlapped by a detection: the time the earliest
+    such detection was announced (end of the window that raised START) minus
+    the episode's onset."""
+    out = []
+    for a, b in truth:
+        hits = [e for e in dets if e[0] < b and e[1] > a]
+        if hits:
+            out.append((min(e[2] for e in hits) - a) / 1e9)
+    return out
+
+
+def episode_metrics(d, recs, detections):
+    """Episode metrics pooled over recs (gw_fog_episode_metrics_compute per
+    recording, summed): detections {name: [(a, b)]}."""
+    tot = collections.Counter()
+    lat, alarm = [], []
+    hours = 0.0
+    for r in recs:
+        truth = true_episodes(r)
+        dets = detections[r.name]
+        res, l = _episodes_c(truth, [(e[0], e[1]) for e in dets], walking_ns(r))
+        alarm += alarm_latencies(truth, dets)
+        tot["episodes"] += res["episodes"]
+        tot["detected"] += res["detected"]
+        tot["detections"] += res["detections"]
+        tot["false_alarms"] += res["false_alarms"]
+        hours += res["nonfreeze_hours"]
+        lat += [v for v in l if np.isfinite(v)]
+    sens = tot["detected"] / tot["episodes"] if tot["episodes"] else float("nan")
+    return {"episodes": tot["episodes"], "detected": tot["detected"], "sensitivity": sens,
+            "detections": tot["detections"], "false_alarms": tot["false_alarms"],
+            "walking_hours": hours,
+            "false_alarms_per_hour": tot["false_alarms"] / hours if hours else float("nan"),
+            "latency_mean_s": float(np.mean(lat)) if lat else float("nan"),
+            "latency_median_s": float(np.median(lat)) if lat else float("nan"),
+            "latency_max_s": float(np.max(lat)) if lat else float("nan"),
+            "alarm_latency_mean_s": float(np.mean(alarm)) if alarm else float("nan"),
+            "alarm_latency_median_s": float(np.median(alarm)) if alarm else float("nan"),
+            "alarm_latency_max_s": float(np.max(alarm)) if alarm else float("nan")}
+
+
+def _episodes_c(truth, pred, nonfreeze_ns):
+    """gw_fog_episode_metrics_compute on intervals."""
+    import ctypes
+    lib = evaluate._lib()
+    T = (evaluate._Interval * max(len(truth), 1))()
+    for i, (a, b) in enumerate(truth):
+        T[i].start_ns, T[i].end_ns = a, b
+    P = (evaluate._Interval * max(len(pred), 1))()
+    for i, (a, b) in enumerate(pred):
+        P[i].start_ns, P[i].end_ns = a, b
+    lat = (ctypes.c_double * max(len(truth), 1))()
+    res = evaluate._EpisodeMetrics()
+    r = lib.gw_fog_episode_metrics_compute(T, len(truth), P, len(pred), int(nonfreeze_ns), 0,
+                                           lat, ctypes.byref(res))
+    if r < 0:
+        raise ValueError("gw_fog_episode_metrics_compute: %d" % r)
+    out = {f: getattr(res, f) for f, _ in evaluate._EpisodeMetrics._fields_}
+    return out, [lat[i] for i in range(len(truth))]
+
+
+def choose_detector(d, recs, preds):
+    """The most sensitive detector setting with at most FA_LIMIT false alarms
+    per hour of walking on these recordings (ties: fewer false alarms); if
+    none qualifies, the one with the fewest false alarms."""
+    best = None
+    for det in DETECTORS:
+        dets = {r.name: detect(d, r, preds[r.name]["p"], det) for r in recs}
+        m = episode_metrics(d, recs, dets)
+        ok = m["false_alarms_per_hour"] <= FA_LIMIT
+        key = (ok, m["sensitivity"] if ok else -m["false_alarms_per_hour"],
+               -m["false_alarms_per_hour"])
+        if best is None or key > best[0]:
+            best = (key, det, m)
+    return best[1], best[2]
+
+
+def _inner_job(name, cfg, outer, val, seed, work):
+    d = protocol.shared()
+    train = [s for s in {r.subject for r in d["recs"]} if s not in (outer, val)]
+    path = os.path.join(work, "inner-%s-o%d-v%d.gwm" % (name, outer, val))
+    t = train_export(d, cfg, train, seed, path)
+    preds = predict(d, path, recs_of(d, [val]))
+    log("  inner %-12s outer %d val %d: %.0f s" % (name, outer, val, t))
+    return {"config": name, "outer": outer, "val": val, "preds": preds}
+
+
+def _outer_job(name, cfg, outer, seed, work):
+    d = protocol.shared()
+    train = [s for s in {r.subject for r in d["recs"]} if s != outer]
+    path = os.path.join(work, "loso-s%d-seed%d.gwm" % (outer, seed))
+    t = train_export(d, cfg, train, seed, path)
+    preds = predict(d, path, recs_of(d, [outer]))
+    log("  outer test subject %d seed %d (%s): %.0f s" % (outer, seed, name, t))
+    return {"outer": outer, "seed": seed, "config": name, "model": path, "train_time_s": t,
+            "preds": preds}
+
+
+def _final_job(cfg, seed, work, detector):
+    d = protocol.shared()
+    subjects = sorted({r.subject for r in d["recs"]})
+    path = os.path.join(work, "all-seed%d.gwm" % seed)
+    x, y = stack(d, d["recs"])
+    t0 = time.time()
+    net, mean, std, _ = fit.train(
+        x, y, 2, epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"],
+        weight_decay=cfg["weight_decay"], dropout=cfg["dropout"], seed=seed,
+        class_weight=cfg["class_weight"], sampler_balance=cfg["balance"],
+        augment=make_augment(cfg), epoch_size=cfg["epoch_size"], log=None)
+    t = time.time() - t0
+    rng = np.random.default_rng(seed)
+    calib = x[rng.choice(len(x), size=min(2048, len(x)), replace=False)]
+    export.export_model(path, net, mean, std,
+                        description(cfg, seed, t, detector=detector, subjects=subjects), calib)
+    log("  final model (all subjects) seed %d: %.0f s" % (seed, t))
+    return {"seed": seed, "model": path, "train_time_s": t}
+
+
+def freeze_index_eval(d, recs, fi_threshold, window_s, hop_s):
+    """The freeze index over the vertical ankle acceleration (g) of recs at
+    64 Hz: window labels by the same purity rule, and per-window freeze
+    flags.  Returns {name: dict(y, freeze, fi, tf, tl, run)}."""
+    out = {}
+    for r in recs:
+        cfg = cfog.fi_default(data_daphnet.RATE_HZ)
+        cfg.window = int(round(window_s * data_daphnet.RATE_HZ))
+        cfg.hop = int(round(hop_s * data_daphnet.RATE_HZ))
+        cfg.fi_threshold = fi_threshold
+        x = r.raw[:, data_daphnet.RAW_NAMES.index("ankle_vert")] * 1e-3
+        fi, power, still, freeze, tf, tl = cfog.freeze_index(r.t_ns, x, cfg)
+        y, _ = windows_fog.window_labels(r, tf, tl, PURITY)
+        run = np.full(len(tf), -1)
+        for k, (a, b) in enumerate(experiment_runs(r.label)):
+            run[(tf >= r.t_ns[a]) & (tl <= r.t_ns[b])] = k
+        out[r.name] = dict(y=y, freeze=freeze, fi=fi, still=still, tf=tf, tl=tl, run=run)
+    return out
+
+
+def fi_detect(fiw, rec, det_windows):
+    w = fiw[rec.name]
+    cfg = cfog.fog_config(0.5, 0.5, det_windows[0], det_windows[1])
+    out = []
+    for k in range(int(w["run"].max()) + 1):
+        m = w["run"] == k
+        if m.any():
+            out += cfog.episodes(w["freeze"][m].astype(np.float32), w["tf"][m], w["tl"][m], cfg,
+                                 emitted=True)
+    return out
+
+
+def fi_protocol(d, window_s, hop_s, tune):
+    """The freeze index under the same LOSO protocol: with tune, its FI
+    threshold is chosen on the training subjects of each fold (best window
+    macro-F1), else Baechlin's 1.5.  Episodes: a freeze window starts an
+    episode, two clear windows end it (Baechlin's decision per window)."""
+    thresholds = [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0] if tune else [1.5]
+    per = {}
+    for thr in thresholds:
+        per[thr] = freeze_index_eval(d, d["recs"], thr, window_s, hop_s)
+    ys, ps, dets, chosen = [], [], {}, {}
+    for outer in FREEZE_SUBJECTS:
+        tr = recs_of(d, [s for s in {r.subject for r in d["recs"]} if s != outer])
+
+        def f1_on(thr, recs):
+            y = np.concatenate([per[thr][r.name]["y"] for r in recs])
+            p = np.concatenate([per[thr][r.name]["freeze"] for r in recs]).astype(int)
+            return fit.macro_f1(y[y >= 0], p[y >= 0], 2)
+        thr = max(thresholds, key=lambda t: f1_on(t, tr))
+        chosen[outer] = thr
+        for r in recs_of(d, [outer]):
+            w = per[thr][r.name]
+            m = w["y"] >= 0
+            ys.append(w["y"][m])
+            ps.append(w["freeze"][m].astype(int))
+            dets[r.name] = fi_detect(per[thr], r, (1, 2))
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    return {"window_s": window_s, "hop_s": hop_s, "tuned": tune, "thresholds": chosen,
+            "window": evaluate.metrics(y, p, CLASSES),
+            "episodes": episode_metrics(d, recs_of(d, FREEZE_SUBJECTS), dets)}
+
+
+def cmd_run(args):
+    cache, work = paths()
+    d = prepare(args, cache)
+    names = args.configs.split(",") if args.configs else list(CONFIGS)
+    t0 = time.time()
+
+    # Inner selection.
+    jobs = [(n, CONFIGS[n], o, v, 0, work) for n in names for o in FREEZE_SUBJECTS
+            for v in FREEZE_SUBJECTS if v != o]
+    inner = protocol.run_parallel(_inner_job, jobs, args.jobs, shared=d)
+    choice = {}
+    for o in FREEZE_SUBJECTS:
+        vals = [v for v in FREEZE_SUBJECTS if v != o]
+        scores = {}
+        for n in names:
+            preds = {}
+            for r in inner:
+                if r["config"] == n and r["outer"] == o:
+                    preds.update(r["preds"])
+            y, pf, pq = window_scores(d, preds, recs_of(d, vals))
+            scores[n] = evaluate.metrics(y, pq, CLASSES)["macro_f1"]
+        best = max(names, key=lambda n: scores[n])
+        preds = {}
+        for r in inner:
+            if r["config"] == best and r["outer"] == o:
+                preds.update(r["preds"])
+        det, dm = choose_detector(d, recs_of(d, vals), preds)
+        choice[o] = {"config": best, "val_macro_f1": scores, "detector": det,
+                     "val_episodes": dm}
+        log("outer %d: validation macro-F1 %s -> %s; detector %s (val sensitivity %.3f, "
+            "%.2f FA/h)" % (o, {k: round(v, 4) for k, v in scores.items()}, best, det,
+                            dm["sensitivity"], dm["false_alarms_per_hour"]))
+
+    # Outer LOSO, 5 seeds, each fold with its own choice.
+    jobs = [(choice[o]["config"], CONFIGS[choice[o]["config"]], o, s, work)
+            for o in FREEZE_SUBJECTS for s in SEEDS]
+    outer = protocol.run_parallel(_outer_job, jobs, args.jobs, shared=d)
+    per_seed = []
+    for s in SEEDS:
+        preds = {}
+        dets = {}
+        for r in outer:
+            if r["seed"] == s:
+                preds.update(r["preds"])
+                for rec in recs_of(d, [r["outer"]]):
+                    dets[rec.name] = detect(d, rec, r["preds"][rec.name]["p"],
+                                            choice[r["outer"]]["detector"])
+        y, pf, pq = window_scores(d, preds, recs_of(d, FREEZE_SUBJECTS))
+        per_fold = {}
+        for o in FREEZE_SUBJECTS:
+            yo, _, pqo = window_scores(d, preds, recs_of(d, [o]))
+            per_fold[o] = evaluate.metrics(yo, pqo, CLASSES)["macro_f1"]
+        per_seed.append({
+            "seed": s, "window_int8": evaluate.metrics(y, pq, CLASSES),
+            "window_fp32": evaluate.metrics(y, pf, CLASSES),
+            "agreement": float(np.mean(pf == pq)), "per_fold_int8_macro_f1": per_fold,
+            "episodes": episode_metrics(d, recs_of(d, FREEZE_SUBJECTS), dets),
+            "train_time_s": [r["train_time_s"] for r in outer if r["seed"] == s]})
+        e = per_seed[-1]
+        log("seed %d: window macro-F1 INT8 %.4f FP32 %.4f (agree %.4f) | episodes: sensitivity "
+            "%.3f, %.2f FA/h, latency median %.2f s" % (
+                s, e["window_int8"]["macro_f1"], e["window_fp32"]["macro_f1"], e["agreement"],
+                e["episodes"]["sensitivity"], e["episodes"]["false_alarms_per_hour"],
+                e["episodes"]["latency_median_s"]))
+
+    # Freeze index baseline on the same protocol.
+    fi = {"4s-default": fi_protocol(d, 4.0, 0.5, False),
+          "4s-tuned": fi_protocol(d, 4.0, 0.5, True),
+          "2s-tuned": fi_protocol(d, 2.0, 0.25, True)}
+    for k, v in fi.items():
+        log("freeze index %s: window macro-F1 %.4f | episodes: sensitivity %.3f, %.2f FA/h" % (
+            k, v["window"]["macro_f1"], v["episodes"]["sensitivity"],
+            v["episodes"]["false_alarms_per_hour"]))
+
+    # The shipped model: all recordings, the configuration and detector chosen most often.
+    cfg_name = collections.Counter(c["config"] for c in choice.values()).most_common(1)[0][0]
+    det = collections.Counter(json.dumps(c["detector"], sort_keys=True)
+                              for c in choice.values()).most_common(1)[0][0]
+    det = json.loads(det)
+    final = protocol.run_parallel(_final_job, [(CONFIGS[cfg_name], SHIPPED_SEED, work, det)],
+                                  1, shared=d)[0]
+    report = {"model": NAME, "configs": {n: CONFIGS[n] for n in names}, "choice": choice,
+              "seeds": SEEDS, "per_seed": per_seed, "freeze_index": fi,
+              "shipped": {"config": cfg_name, "detector": det, **final},
+              "hop": HOP, "purity": PURITY, "fa_limit": FA_LIMIT,
+              "outer_runs": [{k: v for k, v in r.items() if k != "preds"} for r in outer],
+              "jobs": args.jobs or protocol.default_jobs(), "threads_per_job": 1,
+              "total_time_s": time.time() - t0}
+    for key, get in (("window INT8 macro-F1", lambda e: e["window_int8"]["macro_f1"]),
+                     ("window FP32 macro-F1", lambda e: e["window_fp32"]["macro_f1"]),
+                     ("episode sensitivity", lambda e: e["episodes"]["sensitivity"]),
+                     ("false alarms per hour", lambda e: e["episodes"]["false_alarms_per_hour"])):
+        vals = [get(e) for e in per_seed]
+        log("%-22s over %d seeds: %.4f +- %.4f" % (key, len(vals), *protocol.mean_sd(vals)[:2]))
+    with open(os.path.join(work, "report.json"), "w") as f:
+        json.dump(report, f, indent=1, default=float)
+    os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
+    shutil.copyfile(final["model"], os.path.join(ROOT, "models", NAME + ".gwm"))
+    log("shipped %s seed %d -> models/%s.gwm (%.0f s in all)" % (
+        cfg_name, SHIPPED_SEED, NAME, time.time() - t0))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--configs", default=None)
+    args = ap.parse_args()
+    cmd_run(args)
+
+
+if __name__ == "__main__":
+    main()
