@@ -237,9 +237,7 @@ static void on_samples(void *userdata, size_t n, const int64_t *t_ns, const floa
                 return;
         if (!r->clock.anchored)
                 stream_clock_see(&r->clock, t_ns[0], wall_clock_ns());
-        for (int t = 0; t < _MODEL_TASK_MAX; t++)
-                if (r->pipeline[t])
-                        pipeline_push(r->pipeline[t], n, t_ns, values);
+        pipeline_push_all(r->pipeline, _MODEL_TASK_MAX, n, t_ns, values);
         r->samples += n;
         r->last_t = t_ns[n - 1];
         progress(r);

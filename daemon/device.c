@@ -97,9 +97,7 @@ static void on_samples(void *userdata, size_t n, const int64_t *t_ns, const floa
                 stream_clock_see(&d->clock, t_ns[0], wall_clock_ns());
         d->samples += n;
         d->last_t_ns = t_ns[n - 1];
-        for (int t = 0; t < _MODEL_TASK_MAX; t++)
-                if (d->pipeline[t])
-                        pipeline_push(d->pipeline[t], n, t_ns, values);
+        pipeline_push_all(d->pipeline, _MODEL_TASK_MAX, n, t_ns, values);
         manager_samples_arrived(d->manager);
 }
 

@@ -466,6 +466,12 @@ int mqtt_client_new(struct ev_loop *loop, const MqttClientOptions *opt, const Mq
 
         if (!c)
                 return gw_error(err, errlen, ENOMEM, "out of memory");
+        static bool lib_ready;
+        if (!lib_ready) {
+                /* Once per process: the library's random source and TLS. */
+                mosquitto_lib_init();
+                lib_ready = true;
+        }
         c->loop = loop;
         c->opt = *opt;
         c->opt.host = dup_opt(c, 0, opt->host);

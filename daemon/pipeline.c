@@ -193,6 +193,18 @@ void pipeline_push(Pipeline *p, size_t n, const int64_t *t_ns, const float *raw)
         }
 }
 
+void pipeline_push_all(Pipeline *const *p, int count, size_t n, const int64_t *t_ns, const float *raw)
+{
+        int in_n = 0;
+        for (int k = 0; k < count; k++)
+                if (p[k])
+                        in_n = p[k]->in_n;
+        for (size_t i = 0; i < n; i++)
+                for (int k = 0; k < count; k++)
+                        if (p[k])
+                                pipeline_push(p[k], 1, t_ns + i, raw + i * (size_t) in_n);
+}
+
 void pipeline_finish(Pipeline *p, int64_t t_ns)
 {
         gw_fog_event ev;

@@ -44,6 +44,11 @@ Pipeline *pipeline_free(Pipeline *p);
 
 /* n raw samples (values n x source->n). */
 void pipeline_push(Pipeline *p, size_t n, const int64_t *t_ns, const float *raw);
+/* n raw samples to several pipelines of one device (NULL entries skipped),
+ * sample by sample, so events come out in the order they were detected
+ * whichever model found them.  gaitwayd and gaitway replay both feed
+ * samples through here. */
+void pipeline_push_all(Pipeline *const *p, int count, size_t n, const int64_t *t_ns, const float *raw);
 /* End of stream at t_ns: ends an open freeze episode. */
 void pipeline_finish(Pipeline *p, int64_t t_ns);
 

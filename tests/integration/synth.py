@@ -6,7 +6,8 @@ angular rate in rad/s that merely look different per class.
     python3 synth.py OUT.csv [--seconds-per-segment 20] [--segments 24] [--seed 1]
 
 writes a gaitway trace (docs/trace-format.md) cycling through the classes;
-the segment plan is in `# segment.NN: start_s class` metadata lines."""
+the segment plan is in `# segment.NN: start_s class` metadata lines (the
+first 48 segments)."""
 
 import argparse
 import math
@@ -84,7 +85,8 @@ def write_trace(path, segments=24, seconds=20.0, seed=1):
     meta = []
     t0 = 0
     for kind, n in plan(segments, seconds, seed):
-        meta.append("# segment.%02d: %.2f %s" % (len(meta), t0 / RATE, kind))
+        if len(meta) < 48:      # the trace format allows 64 metadata lines
+            meta.append("# segment.%02d: %.2f %s" % (len(meta), t0 / RATE, kind))
         rows.append(segment(kind, n, rng, t0 / RATE))
         t0 += n
     x = np.vstack(rows)
