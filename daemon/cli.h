@@ -18,7 +18,9 @@ typedef struct {
 int cli_model(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_infer(int argc, char **argv);
+int cli_replay(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_record(int argc, char **argv);
 
 /* Shared helpers (cli-util.c). */
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,7 +12,9 @@ static const cli_command commands[] = {
         { "model", "validate and describe a model file", cli_model },
         { "bench", "time the FP32 and INT8 engines per window", cli_bench },
         { "infer", "classify windows given as CSV rows", cli_infer },
+        { "replay", "run a recorded trace through gaitwayd's pipeline", cli_replay },
         { "eval", "score a model on labelled windows or recordings", cli_eval },
+        { "record", "record a live device to the gaitway trace format", cli_record },
         /* other sub-commands register here, one line each */
 };
 
