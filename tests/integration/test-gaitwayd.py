@@ -227,6 +227,25 @@ def dbus_reload(ctx):
     check("org.gaitway.Error.NoSuchDevice" in p.stderr or "No device" in p.stderr, "named error: " + p.stderr)
 
 
+@case("an unprivileged caller may read and list but not Reload", "dbus")
+def dbus_unprivileged(ctx):
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    os.chmod(ctx.dir, 0o755)
+    started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes", dbus=bus.address)).start())
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
+             what="the bus name")
+    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1",
+                   "ListDevices", user="nobody", check_rc=False)
+    check(p.returncode == 0 and "synth" in p.stdout, "nobody may list devices: %s" % p.stderr)
+    p = bus.busctl("get-property", "org.gaitway.Gateway1", "/org/gaitway/Gateway1/device/synth",
+                   "org.gaitway.Device1", "Connected", user="nobody", check_rc=False)
+    check(p.returncode == 0, "nobody may read properties: %s" % p.stderr)
+    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Reload",
+                   user="nobody", check_rc=False)
+    check(p.returncode != 0 and "denied" in p.stderr.lower(), "Reload refused to nobody: %s" % p.stderr)
+
+
 # ---- systemd ---------------------------------------------------------------------------------
 
 @case("READY=1, STATUS= and WATCHDOG=1 reach NOTIFY_SOCKET; STOPPING=1 on SIGTERM", "systemd")
