@@ -350,6 +350,8 @@ struct ConfigLoader {
         char *dbus_fp;
         size_t dbus_fp_len;
 
+        bool model_set[_MODEL_TASK_MAX];   /* [gateway] *_model given */
+
         /* state of the file being parsed */
         const char *file;
         char *base_dir;
@@ -566,6 +568,9 @@ static int conf_ini_handler(void *user, const char *section, const char *key, co
         r = apply_key(k, l->config, value, l->base_dir, reason, sizeof reason);
         if (r < 0)
                 return loader_fail(l, section, key, reason);
+        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+                if ((char *) l->config + k->offset == (char *) &l->config->gateway.model[t])
+                        l->model_set[t] = true;
         if (table == mqtt_keys)
                 r = fp_append(&l->mqtt_fp, &l->mqtt_fp_len, key, value);
         else if (table == dbus_keys)
@@ -800,15 +805,21 @@ static int finish_device(ConfigLoader *l, PendingDevice *p, DeviceConf *d, char 
                                 p->file, p->line, p->id, d->n_units, d->n_names);
 
         const Config *c = l->config;
-        for (int t = 0; t < _MODEL_TASK_MAX; t++)
-                if ((d->models & (1u << t)) && !c->gateway.model[t])
+        for (int t = 0; t < _MODEL_TASK_MAX; t++) {
+                if (!(d->models & (1u << t)) || c->gateway.model[t])
+                        continue;
+                if (c->gateway.model_not_installed[t])
                         return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] models: %s requested "
-                                        "but [gateway] %s_model is empty", p->file, p->line, p->id,
-                                        task_names[t], task_names[t]);
+                                        "but its model %s is not installed", p->file, p->line, p->id,
+                                        task_names[t], c->gateway.model_not_installed[t]);
+                return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] models: %s requested "
+                                "but [gateway] %s_model is empty", p->file, p->line, p->id,
+                                task_names[t], task_names[t]);
+        }
         if (!device_conf_models(d, c))
                 return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] models: no model to run "
-                                "([gateway] activity_model and fog_model are empty)", p->file, p->line,
-                                p->id);
+                                "([gateway] activity_model and fog_model are empty or, left at their "
+                                "defaults, not installed in " CONF_MODEL_DIR ")", p->file, p->line, p->id);
         return 0;
 }
 
@@ -816,6 +827,14 @@ int config_loader_finish(ConfigLoader *l, Config **ret, char *err, size_t errlen
 {
         Config *c = l->config;
         int r;
+
+        /* The packaged defaults may lack a model (a gateway without the FoG
+         * model): that task is off.  A configured path must exist. */
+        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+                if (!l->model_set[t] && c->gateway.model[t] && access(c->gateway.model[t], F_OK) < 0) {
+                        c->gateway.model_not_installed[t] = c->gateway.model[t];
+                        c->gateway.model[t] = NULL;
+                }
 
         if (c->mqtt.reconnect_max < c->mqtt.reconnect_min)
                 return gw_error(err, errlen, EINVAL, "[mqtt] reconnect_max: %g is less than "
@@ -875,8 +894,10 @@ Config *config_free(Config *c)
 {
         if (!c)
                 return NULL;
-        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+        for (int t = 0; t < _MODEL_TASK_MAX; t++) {
                 free(c->gateway.model[t]);
+                free(c->gateway.model_not_installed[t]);
+        }
         free(c->mqtt.host);
         free(c->mqtt.base_topic);
         free(c->mqtt.client_id);

@@ -30,6 +30,9 @@ const char *model_task_name(ModelTask t);
 typedef struct {
         char id[CONF_ID_MAX];
         char *model[_MODEL_TASK_MAX];    /* paths; NULL = task disabled */
+        /* A task left at its default path whose model is not installed is
+         * disabled (not an error): the path, for a log line. */
+        char *model_not_installed[_MODEL_TASK_MAX];
         double stats_interval;           /* seconds between stats while busy; 0 = never */
         bool log_events;                 /* events as lines on stdout */
 } GatewayConf;

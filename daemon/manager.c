@@ -351,6 +351,11 @@ int manager_start(Manager *m)
                 log_error("%s", err);
                 return r;
         }
+        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+                if (m->config->gateway.model_not_installed[t])
+                        log_notice("%s model %s is not installed: %s detection is off",
+                                   model_task_name((ModelTask) t), m->config->gateway.model_not_installed[t],
+                                   t == MODEL_FOG ? "freeze-of-gait" : "activity");
         r = models_load(m->config, NULL, m->models, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);

@@ -88,8 +88,32 @@ static void test_defaults(void)
         CU_ASSERT_TRUE(c->mqtt.ha_discovery);
         CU_ASSERT_STRING_EQUAL(c->mqtt.ha_prefix, "homeassistant");
         CU_ASSERT_EQUAL(c->dbus.bus, BUS_SYSTEM);
-        CU_ASSERT_PTR_NOT_NULL(c->gateway.model[MODEL_ACTIVITY]);
         CU_ASSERT_EQUAL(c->n_devices, 0);
+        config_free(c);
+}
+
+static void test_default_model_not_installed_disables_task(void)
+{
+        Config *c = NULL;
+        CU_ASSERT_EQUAL_FATAL(parse("", &c), 0);
+        for (int t = 0; t < _MODEL_TASK_MAX; t++) {
+                const char *want = t == MODEL_ACTIVITY ? CONF_MODEL_DIR "/activity.gwm" : CONF_MODEL_DIR "/fog.gwm";
+                if (access(want, F_OK) == 0) {
+                        CU_ASSERT_STRING_EQUAL(c->gateway.model[t], want);
+                } else {
+                        CU_ASSERT_PTR_NULL(c->gateway.model[t]);
+                        CU_ASSERT_STRING_EQUAL(c->gateway.model_not_installed[t], want);
+                }
+        }
+        config_free(c);
+}
+
+static void test_configured_model_kept_even_if_missing(void)
+{
+        Config *c = NULL;
+        CU_ASSERT_EQUAL_FATAL(parse("[gateway]\nfog_model = /nonexistent/fog.gwm\n", &c), 0);
+        CU_ASSERT_STRING_EQUAL(c->gateway.model[MODEL_FOG], "/nonexistent/fog.gwm");
+        CU_ASSERT_PTR_NULL(c->gateway.model_not_installed[MODEL_FOG]);
         config_free(c);
 }
 
@@ -417,6 +441,10 @@ void gw_test_register(void)
         CU_pSuite s = gw_test_suite("configuration");
         gw_test_add(s, "an empty configuration gets the documented defaults", test_defaults);
         gw_test_add(s, "the default gateway id is a valid id", test_default_id_is_a_valid_id);
+        gw_test_add(s, "a default model that is not installed turns its task off",
+                    test_default_model_not_installed_disables_task);
+        gw_test_add(s, "a configured model path is kept even if missing (an error at load)",
+                    test_configured_model_kept_even_if_missing);
         gw_test_add(s, "an unknown key is refused naming file, line, section and key", test_unknown_key_named);
         gw_test_add(s, "a value out of range is refused naming file, line and key", test_bad_value_named);
         gw_test_add(s, "a bad boolean is refused naming the key", test_bad_bool_named);
