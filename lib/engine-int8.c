@@ -46,6 +46,23 @@ static inline int32_t dot16(const int16_t *restrict a, const int16_t *restrict b
         return s;
 }
 
+/* Two dot products sharing the vector w (a weight row against the two
+ * times of a pooled pair, or h against two weight rows): one pass, two
+ * independent accumulators. */
+static inline void dot16x2(const int16_t *restrict w, const int16_t *restrict x0,
+                           const int16_t *restrict x1, int n, int32_t *d0, int32_t *d1)
+{
+        int32_t s0 = 0, s1 = 0;
+
+        n &= ~(GW_LANES - 1);
+        for (int i = 0; i < n; i++) {
+                s0 += (int32_t) w[i] * x0[i];
+                s1 += (int32_t) w[i] * x1[i];
+        }
+        *d0 = s0;
+        *d1 = s1;
+}
+
 /* docs/int8.md §2.  `in` is the zero-padded time-major input (row t of the
  * padded buffer is input time t - k/2), `wp` the packed weights
  * [F][lp] = [o][tap j][channel c], zero beyond k*Cin.  Pooling is done on
@@ -61,21 +78,43 @@ static void conv_pool(const int16_t *in, int cin, const int16_t *wp, int lp,
 
                 for (int o = 0; o < F; o++) {
                         const int16_t *w = wp + (size_t) o * lp;
-                        int32_t d0 = dot16(w, x0, lp);
-                        int32_t d1 = dot16(w, x1, lp);
-                        int64_t acc = (int64_t) bias[o] + (d0 > d1 ? d0 : d1);
+                        int32_t d0, d1;
+                        int64_t acc;
+
+                        dot16x2(w, x0, x1, lp, &d0, &d1);
+                        acc = (int64_t) bias[o] + (d0 > d1 ? d0 : d1);
 
                         out[(size_t) u * os + o] = (int16_t) clamp64(rq(acc, rqp + 2 * o), 0, 127);
                 }
         }
 }
 
-/* px[r] = sat16(rq(Wih[r] . x, mih[r], sih[r]) + bias[r]) for one step. */
-static void lstm_input(const int16_t *wih, const int32_t *rqih, const int32_t *bias,
-                       const int16_t *x, int fp, int G, int16_t *px)
+static inline int16_t input_proj(int32_t acc, const int32_t *rqp, int32_t bias)
 {
-        for (int r = 0; r < G; r++)
-                px[r] = sat16(rq(dot16(wih + (size_t) r * fp, x, fp), rqih + 2 * r) + bias[r]);
+        return sat16(rq(acc, rqp) + bias);
+}
+
+/* px[b][r] = sat16(rq(Wih[r] . x_b, mih[r], sih[r]) + bias[r]) for nb
+ * consecutive steps x_b (rows of stride fp), two steps per pass over a
+ * weight row. */
+static void lstm_input(const int16_t *wih, const int32_t *rqih, const int32_t *bias,
+                       const int16_t *x, int nb, int fp, int G, int16_t *px)
+{
+        for (int r = 0; r < G; r++) {
+                const int16_t *w = wih + (size_t) r * fp;
+                int b = 0;
+
+                for (; b + 1 < nb; b += 2) {
+                        int32_t d0, d1;
+
+                        dot16x2(w, x + (size_t) b * fp, x + (size_t) (b + 1) * fp, fp, &d0, &d1);
+                        px[(size_t) b * G + r] = input_proj(d0, rqih + 2 * r, bias[r]);
+                        px[(size_t) (b + 1) * G + r] = input_proj(d1, rqih + 2 * r, bias[r]);
+                }
+                if (b < nb)
+                        px[(size_t) b * G + r] = input_proj(dot16(w, x + (size_t) b * fp, fp),
+                                                            rqih + 2 * r, bias[r]);
+        }
 }
 
 /* Splits Q3.12 values into table segment and position (docs/int8.md §4),
@@ -137,8 +176,9 @@ static void lstm_step(const int16_t *px, const int16_t *whh, const int32_t *rqhh
 {
         const int G = 4 * H;
 
-        for (int r = 0; r < G; r++)
-                acc[r] = dot16(whh + (size_t) r * hp, h, hp);
+        /* G = 4H is even: rows in pairs, h loaded once for both. */
+        for (int r = 0; r < G; r += 2)
+                dot16x2(h, whh + (size_t) r * hp, whh + (size_t) (r + 1) * hp, hp, &acc[r], &acc[r + 1]);
         for (int r = 0; r < G; r++)
                 pre[r] = sat16(px[r] + rq(acc[r], rqhh + 2 * r));
         lstm_gates(pre, H, c, h, tmp);
@@ -202,9 +242,8 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
         for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
                 int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
 
-                for (int b = 0; b < nb; b++)
-                        lstm_input(gw_engine_buf(e, l->wih_f), m->q.fwd_rq_ih, m->q.fwd_b,
-                                   c2 + (size_t) (t0 + b) * fp, fp, G, px + (size_t) b * G);
+                lstm_input(gw_engine_buf(e, l->wih_f), m->q.fwd_rq_ih, m->q.fwd_b,
+                           c2 + (size_t) t0 * fp, nb, fp, G, px);
                 for (int b = 0; b < nb; b++)
                         lstm_step(px + (size_t) b * G, gw_engine_buf(e, l->whh_f), m->q.fwd_rq_hh,
                                   H, hp, acc, pre, h, cell, tmp);
@@ -213,7 +252,7 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
         /* Backward direction: one step on the last input from zero state,
          * so no recurrent term and f * c = 0. */
         lstm_input(gw_engine_buf(e, l->wih_b), m->q.bwd_rq_ih, m->q.bwd_b,
-                   c2 + (size_t) (T4 - 1) * fp, fp, G, pre);
+                   c2 + (size_t) (T4 - 1) * fp, 1, fp, G, pre);
         memset(cell, 0, (size_t) H * sizeof *cell);
         lstm_gates(pre, H, cell, h + hp, tmp);
 
