@@ -223,4 +223,68 @@ for i, v in enumerate(["yes", "Off", "1", "-0", "65535", "0x10", " 5", "3600.0",
                        "y" * 40 + " z", ""]):
     put("conf-value", "value%02d.txt" % i, v)
 
+# ---- MQTT from the broker -------------------------------------------------
+
+
+def varint(n):
+    out = b""
+    while True:
+        b, n = n % 128, n // 128
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def publish(topic, payload, qos=0, retain=False, mid=1, dup=False):
+    body = struct.pack(">H", len(topic)) + topic + (struct.pack(">H", mid) if qos else b"") + payload
+    return bytes([0x30 | (qos << 1) | (1 if retain else 0) | (8 if dup else 0)]) + varint(len(body)) + body
+
+
+HA = b"homeassistant/status"
+put("mqtt-inbound", "ha-online.bin", b"\0" + publish(HA, b"online"))
+put("mqtt-inbound", "ha-online-qos1-retained.bin", b"\2" + publish(HA, b"online", qos=1, retain=True, mid=7))
+put("mqtt-inbound", "ha-online-qos2.bin", b"\0" + publish(HA, b"online", qos=2, mid=9) + b"\x62\x02\x00\x09")
+put("mqtt-inbound", "ha-offline-then-online.bin", b"\0" + publish(HA, b"offline") + publish(HA, b"online") +
+    publish(b"gaitway/fuzz/wrist/activity", b"{}"))
+put("mqtt-inbound", "acks.bin", b"\0" + b"\x90\x03\x00\x01\x01" + b"\x40\x02\x00\x02" + b"\x40\x02\x00\x03" +
+    b"\xd0\x00" + b"\x50\x02\x00\x04")
+put("mqtt-inbound", "server-disconnect.bin", b"\0" + b"\xe0\x00")
+put("mqtt-inbound", "cut-mid-packet.bin", b"\2" + publish(HA, b"online")[:9])
+put("mqtt-inbound", "bad-remaining-length.bin", b"\0" + b"\x30\xff\xff\xff\xff\x7f")
+put("mqtt-inbound", "topic-not-utf8.bin", b"\0" + publish(b"home\xffassistant/status\x00", b"online"))
+put("mqtt-inbound", "refused-connack.bin", b"\1" + b"\x20\x02\x00\x05")
+put("mqtt-inbound", "second-connack.bin", b"\0" + b"\x20\x02\x00\x00" + publish(HA, b"online"))
+
+# ---- D-Bus method calls ---------------------------------------------------
+
+
+def st(x):
+    x = x.encode() if isinstance(x, str) else x
+    return bytes([len(x)]) + x
+
+
+def ids(*names):
+    return bytes([len(names)]) + b"".join(st(n) for n in names)
+
+
+GET_DEVICE, LIST, RELOAD, GET, GET_ALL, SET, INTROSPECT, MANAGED, ANY = range(9)
+put("dbus-args", "every-method.bin", ids("kitchen.1") + b"".join([
+    bytes([GET_DEVICE, 0, 0]), bytes([GET_DEVICE, 0, 2]), bytes([GET_DEVICE, 0, 9]) + st("nope"),
+    bytes([LIST, 0]), bytes([RELOAD, 0, 1]), bytes([RELOAD, 0, 0]),
+    bytes([GET, 0, 0]) + st("Version"), bytes([GET, 1, 1]) + st("Activity"),
+    bytes([GET, 2, 1]) + st("Source"), bytes([GET_ALL, 1, 1]), bytes([GET_ALL, 0, 0]),
+    bytes([SET, 0, 0]) + st("GatewayId") + st("x"), bytes([INTROSPECT, 0]), bytes([INTROSPECT, 1]),
+    bytes([INTROSPECT, 2]), bytes([MANAGED, 0])]))
+put("dbus-args", "wrong-signatures.bin", ids() + b"".join([
+    bytes([ANY, 0, 0, 3]) + st("GetDevice") + b"\x01\0\0\0", bytes([ANY, 0, 0, 0]) + st("GetDevice"),
+    bytes([ANY, 0, 0, 1]) + st("Reload") + st("now"), bytes([ANY, 0, 0, 2]) + st("ListDevices") + st("a"),
+    bytes([ANY, 1, 1, 4]) + st("Frobnicate") + st("b"), bytes([ANY, 0, 2, 1]) + st("Get") + st("x"),
+    bytes([ANY, 0, 9, 5]) + st("org.example.Nope") + st("Hello")]))
+put("dbus-args", "odd-paths-and-ids.bin", ids("a", "b-c_d.e", "x" * 63) + b"".join([
+    bytes([GET_DEVICE, 0, 9]) + st(""), bytes([GET_DEVICE, 0, 9]) + st("x" * 200),
+    bytes([GET_DEVICE, 0, 9]) + st("../../x"), bytes([GET_DEVICE, 0, 9]) + st("b-c_d.e"),
+    bytes([INTROSPECT, 0xff]) + st("/org/gaitway/Gateway1/device/_2d"),
+    bytes([GET_ALL, 0xff, 1]) + st("/org/gaitway/Gateway1/device/b_2dc_5fd_2ee"),
+    bytes([GET, 3, 0]) + st("Devices"), bytes([INTROSPECT, 4]), bytes([MANAGED, 0xff]) + st("/")]))
+
 print("seeds written under", OUT, file=sys.stderr)
