@@ -226,8 +226,9 @@ def report(r):
     h = r["hours"]
     s = r["samples"]
     L = ["## gaitwayd replay: throughput, memory, idle (bench/replay.py)", "",
-         "`/usr/bin/python3 bench/replay.py BUILD_ROOT --hours %g --write` (%s; %s build of %s; "
-         "load average %s at the start)." % (h, r["date"], r["buildtype"], r["build"], r["load"]), "",
+         "`%s` (%s; %s build; load average %s at the start: the figures are CPU time of one "
+         "process, inflated but not multiplied by a busy machine)." % (r["cmd"], r["date"], r["buildtype"],
+                                                                         r["load"]), "",
          "Machine: %s. Trace: %d samples (%g h at 50 Hz, 6 channels) of tests/integration/synth.py; "
          "models: the test models of tests/data/daemon (UCI-HAR-sized activity model, 9x6x128, "
          "hop 64; freeze-of-gait model 6x2x64, hop 16)." % (r["machine"], s, h), "",
@@ -253,7 +254,14 @@ def report(r):
           "VmHWM %d kB; target <= 8 MB (8192 kB): %s." % (m["rss_kb"], m["hwm_kb"],
                                                           "met" if m["rss_kb"] <= 8192 else "NOT met"),
           "- Idle (the same 10 devices after their traces ended, MQTT and D-Bus connected, no "
-          "watchdog): %d wake-ups in 10 s." % m["idle_wakeups_10s"],
+          "watchdog): %d wake-ups in 10 s." % m["idle_wakeups_10s"]]
+    for o in r.get("memory_other", []):
+        L.append("- The same with %s (`-Diio=%s`): VmRSS %d kB, VmHWM %d kB (%s); %d idle wake-ups in "
+                 "10 s.  Most of the difference is libiio's dependencies (libxml2, ICU, libstdc++) "
+                 "mapped at start-up." % (o["build"], o["iio"], o["rss_kb"], o["hwm_kb"],
+                                          "met" if o["rss_kb"] <= 8192 else "NOT met",
+                                          o["idle_wakeups_10s"]))
+    L += [
           "- Python gives %d activity changes over %d windows; gaitwayd's INT8 pipeline on the same "
           "trace gives %d (the filters start differently: the daemon settles them on the first "
           "sample)." % (r["python"]["changes"], r["python"]["windows"], r["daemon_changes"])]
@@ -280,6 +288,8 @@ def main():
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--rss-build", action="append", default=[],
+                    help="also measure memory and idle cost of another build (e.g. -Diio=disabled)")
     a = ap.parse_args()
 
     ctx = Context(os.path.abspath(a.build))
@@ -292,7 +302,8 @@ def main():
             bt = [o["value"] for o in json.load(f) if o["name"] == "buildtype"][0]
         r = {"hours": a.hours, "samples": samples, "build": os.path.basename(os.path.abspath(a.build)),
              "buildtype": bt, "machine": machine(), "date": datetime.date.today().isoformat(),
-             "load": "%.2f" % os.getloadavg()[0]}
+             "load": "%.2f" % os.getloadavg()[0],
+             "cmd": "/usr/bin/python3 bench/replay.py " + " ".join(sys.argv[1:])}
         r["gaitwayd_activity"] = gaitwayd_throughput(ctx, work, trace, samples, broker, False, a.runs)
         r["gaitwayd_both"] = gaitwayd_throughput(ctx, work, trace, samples, broker, True, a.runs)
         r["replay_cli"] = replay_cli_throughput(ctx, trace, samples, a.runs)
@@ -302,6 +313,13 @@ def main():
         r["daemon_changes"] = sum(1 for l in ev.splitlines() if l.startswith('{"type":"activity"'))
         r["python"] = python_pipeline(trace, max(1, a.runs - 1))
         r["memory"] = memory_and_idle(ctx, work, trace, broker)
+        r["memory_other"] = []
+        for b in a.rss_build:
+            m = memory_and_idle(Context(os.path.abspath(b)), work, trace, broker)
+            m["build"] = os.path.basename(os.path.abspath(b))
+            with open(os.path.join(b, "meson-info", "intro-buildoptions.json")) as f:
+                m["iio"] = [o["value"] for o in json.load(f) if o["name"] == "iio"][0]
+            r["memory_other"].append(m)
     finally:
         broker.stop()
     text = report(r)
