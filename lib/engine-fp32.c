@@ -61,6 +61,61 @@ void conv_block(const float *in, int cin, int tp, const float *w, int k, float b
         }
 }
 
+/* conv_block() for CONV_BLOCK outputs with the accumulators in named vector
+ * variables (GCC/Clang vector extensions, lowered to SSE, NEON or scalar
+ * code): an array of accumulators stays in memory, and its loads and
+ * stores cost a fifth of the conv time.  Same products and sums in the same
+ * order as conv_block(), so the same results. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p)
+{
+        v4f v;
+
+        memcpy(&v, p, sizeof v);
+        return v;
+}
+
+static void conv_block32(const float *in, int cin, int tp, const float *w, int k, float bias,
+                         int t0, float *out, ptrdiff_t ostride)
+{
+        v4f a0, a1, a2, a3, a4, a5, a6, a7;
+        float a[CONV_BLOCK];
+
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (v4f) { bias, bias, bias, bias };
+        for (int c = 0; c < cin; c++) {
+                const float *x = in + (size_t) c * tp + t0;
+                const float *wc = w + (size_t) c * k;
+
+                for (int j = 0; j < k; j++) {
+                        const float *xj = x + j;
+                        v4f wv = { wc[j], wc[j], wc[j], wc[j] };
+
+                        a0 += wv * load4(xj);
+                        a1 += wv * load4(xj + 4);
+                        a2 += wv * load4(xj + 8);
+                        a3 += wv * load4(xj + 12);
+                        a4 += wv * load4(xj + 16);
+                        a5 += wv * load4(xj + 20);
+                        a6 += wv * load4(xj + 24);
+                        a7 += wv * load4(xj + 28);
+                }
+        }
+        memcpy(a, &a0, sizeof a0);
+        memcpy(a + 4, &a1, sizeof a1);
+        memcpy(a + 8, &a2, sizeof a2);
+        memcpy(a + 12, &a3, sizeof a3);
+        memcpy(a + 16, &a4, sizeof a4);
+        memcpy(a + 20, &a5, sizeof a5);
+        memcpy(a + 24, &a6, sizeof a6);
+        memcpy(a + 28, &a7, sizeof a7);
+        for (int u = 0; u < CONV_BLOCK / 2; u++) {
+                float v = a[2 * u] > a[2 * u + 1] ? a[2 * u] : a[2 * u + 1];
+
+                out[u * ostride] = v > 0.0f ? v : 0.0f;
+        }
+}
+
 /* conv -> ReLU -> max-pool 2 over t outputs; pooled output (u, o) goes to
  * out[u * su + o * so]. */
 static void conv_pool(const float *in, int cin, int tp, const float *w, const float *b,
@@ -72,7 +127,7 @@ static void conv_pool(const float *in, int cin, int tp, const float *w, const fl
                 int t0 = 0;
 
                 for (; t0 + CONV_BLOCK <= t; t0 += CONV_BLOCK)
-                        conv_block(in, cin, tp, wo, k, b[o], t0, CONV_BLOCK, oo + (t0 / 2) * su, su);
+                        conv_block32(in, cin, tp, wo, k, b[o], t0, oo + (t0 / 2) * su, su);
                 for (; t0 < t; t0 += 2)
                         conv_block(in, cin, tp, wo, k, b[o], t0, 2, oo + (t0 / 2) * su, su);
         }
