@@ -123,11 +123,11 @@ daemon = {
 kinds = re.findall(r"&source_(\w+),", open(os.path.join(ROOT, "daemon", "source.c")).read())
 for kind in kinds:
     keys = c_conf_key(os.path.join(ROOT, "daemon", "source-%s.c" % kind), "%s_conf_key" % kind)
-    # conf.c tries the common device keys first: a kind's key of the same
-    # name never reaches the kind.
+    # conf.c asks the kind first: a kind's key replaces the common key of
+    # the same name, and both pages document it.
     for k in sorted(keys & daemon["[device ID]"]):
-        t.note("source = %s: key %s is taken by the common [device] key of that name" % (kind, k))
-    daemon["source = " + kind] = keys - daemon["[device ID]"]
+        t.note("source = %s: its own key %s replaces the common one" % (kind, k))
+    daemon["source = " + kind] = keys
 
 page = os.path.join(MAN, "gaitway.conf.5.scd")
 man = {}
