@@ -197,14 +197,23 @@ class Subscriber:
 
 
 class DbusDaemon:
-    def __init__(self, workdir):
+    def __init__(self, workdir, socket_path=None):
+        """A private bus; socket_path fixes its address so a restart() keeps it."""
+        self.workdir = workdir
+        self.socket_path = socket_path
+        self.start()
+
+    def start(self):
+        workdir = self.workdir
+        listen = "<listen>unix:path=%s</listen>" % self.socket_path if self.socket_path else \
+            "<listen>unix:tmpdir=%s</listen>" % workdir
         conf = os.path.join(workdir, "dbus.conf")
         with open(conf, "w") as f:
             f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:tmpdir=%s</listen>
+  %s
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -213,7 +222,7 @@ class DbusDaemon:
     <allow own="*"/>
   </policy>
 </busconfig>
-""" % workdir)
+""" % listen)
         r, w = os.pipe()
         self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork",
                                       "--print-address=%d" % w], pass_fds=(w,),
@@ -222,6 +231,13 @@ class DbusDaemon:
         with os.fdopen(r) as f:
             self.address = f.readline().strip()
         check(self.address.startswith("unix:"), "dbus-daemon gave no address")
+        return self
+
+    def restart(self):
+        self.stop()
+        if self.socket_path and os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+        return self.start()
 
     def busctl(self, *args, check_rc=True, user=None):
         cmd = ["busctl", "--address=" + self.address] + list(args)

@@ -246,6 +246,22 @@ def dbus_unprivileged(ctx):
     check(p.returncode != 0 and "denied" in p.stderr.lower(), "Reload refused to nobody: %s" % p.stderr)
 
 
+@case("a restarted dbus-daemon gets the name and objects back", "dbus")
+def dbus_restart(ctx):
+    bus = DbusDaemon(ctx.dir, socket_path=os.path.join(ctx.dir, "bus.sock"))
+    ctx.cleanup.append(bus.stop)
+    addr = "unix:path=" + bus.socket_path
+    gw = started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes", dbus=addr)).start())
+    path = "/org/gaitway/Gateway1/device/synth"
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
+             what="the bus name")
+    bus.restart()
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 15,
+             step=0.2, what="the bus name after the restart")
+    check(bus.get(path, "org.gaitway.Device1", "Connected") is True, "the device object is back")
+    check(gw.alive() and "dbus: connection lost" in gw.log(), "the loss was logged, gaitwayd kept running")
+
+
 # ---- systemd ---------------------------------------------------------------------------------
 
 @case("READY=1, STATUS= and WATCHDOG=1 reach NOTIFY_SOCKET; STOPPING=1 on SIGTERM", "systemd")
@@ -307,6 +323,24 @@ def check_config(ctx):
     gw.write(ctx.config(FAST).replace("fog.gwm", "missing.gwm"))
     p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
     check(p.returncode == 1 and "fog_model" in p.stderr, "missing model: %s" % p.stderr)
+
+
+@case("a broker that is down at start: READY anyway, events once it appears", "restart")
+def broker_late(ctx):
+    ns = NotifySocket(ctx.dir)
+    broker = Mosquitto(ctx.dir)
+    ctx.cleanup.append(broker.stop)
+    gw = Gaitwayd(ctx, ctx.config("speed = 60", mqtt=broker), ["--exit-when-done"],
+                  env={"NOTIFY_SOCKET": ns.path}).start()
+    ctx.cleanup.append(gw.stop)
+    ns.wait("READY=1", timeout=5)
+    time.sleep(1.0)
+    broker.start()
+    sub = started(ctx, Subscriber(ctx.dir, broker, ["gaitway/gw1/+/fog"], client_id="late", persistent=True))
+    check(gw.wait(60) == 0, "gaitwayd exit status")
+    time.sleep(0.5)
+    got = mqtt_events(sub.stop())
+    check(len(got) > 0 and "mqtt: connected" in gw.log(), "events delivered after the broker appeared")
 
 
 # ---- broker restart --------------------------------------------------------------------------
