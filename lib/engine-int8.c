@@ -117,8 +117,9 @@ static void lstm_input(const int16_t *wih, const int32_t *rqih, const int32_t *b
         }
 }
 
-/* Splits Q3.12 values into table segment and position (docs/int8.md §4),
- * in int16 lanes. */
+/* docs/int8.md §4 in three element loops: split Q3.12 values into segment
+ * and position (int16 lanes), read each segment's base and slope from a
+ * pair table (the only scalar loop), interpolate. */
 static void table_split(const int16_t *x, int n, int16_t *idx, int16_t *frac)
 {
         for (int i = 0; i < n; i++) {
@@ -129,25 +130,33 @@ static void table_split(const int16_t *x, int n, int16_t *idx, int16_t *frac)
         }
 }
 
+static void table_read(const int32_t *pairs, const int16_t *idx, int n, int32_t *seg)
+{
+        for (int i = 0; i < n; i++)
+                seg[i] = pairs[idx[i]];
+}
+
+/* T[i] + (((T[i+1] - T[i]) * frac + 128) >> 8) */
+static inline int32_t table_interp(int32_t seg, int32_t frac)
+{
+        return (seg & 0xffff) - 32768 + (((seg >> 16) * frac + 128) >> 8);
+}
+
 /* The gates and the state update of one step from pre-activations pre
- * (docs/int8.md §3): c (Q3.12) in place, h8 (Q0.7) into h.  The table
- * reads are the only scalar part; the index arithmetic before and the
- * interpolation after run over all 4H gates in element loops. */
+ * (docs/int8.md §3): c (Q3.12) in place, h8 (Q0.7) into h.  tmp holds
+ * 10 * 4H bytes. */
 static void lstm_gates(const int16_t *pre, int H, int16_t *c, int16_t *h, int16_t *tmp)
 {
         const int G = 4 * H;
         int16_t *idx = tmp, *frac = tmp + G, *y = tmp + 2 * G;
-        int32_t *base = (int32_t *) (void *) (tmp + 3 * G), *diff = base + G;
+        int32_t *seg = (int32_t *) (void *) (tmp + 3 * G);
 
         table_split(pre, G, idx, frac);
-        for (int r = 0; r < G; r++) {
-                const int16_t *t = r >= 2 * H && r < 3 * H ? gw_table_tanh_q15 : gw_table_sigmoid_q15;
-
-                base[r] = t[idx[r]];
-                diff[r] = t[idx[r] + 1] - t[idx[r]];
-        }
+        table_read(gw_table_sigmoid_pair, idx, 2 * H, seg);
+        table_read(gw_table_tanh_pair, idx + 2 * H, H, seg + 2 * H);
+        table_read(gw_table_sigmoid_pair, idx + 3 * H, H, seg + 3 * H);
         for (int r = 0; r < G; r++)
-                y[r] = (int16_t) (base[r] + ((diff[r] * frac[r] + 128) >> 8));
+                y[r] = (int16_t) table_interp(seg[r], frac[r]);
 
         for (int j = 0; j < H; j++) {
                 int32_t i = y[j], f = y[H + j], g = y[2 * H + j];
@@ -156,13 +165,9 @@ static void lstm_gates(const int16_t *pre, int H, int16_t *c, int16_t *h, int16_
                 c[j] = (int16_t) (v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
         }
         table_split(c, H, idx, frac);
+        table_read(gw_table_tanh_pair, idx, H, seg);
         for (int j = 0; j < H; j++) {
-                base[j] = gw_table_tanh_q15[idx[j]];
-                diff[j] = gw_table_tanh_q15[idx[j] + 1] - gw_table_tanh_q15[idx[j]];
-        }
-        for (int j = 0; j < H; j++) {
-                int32_t t = base[j] + ((diff[j] * frac[j] + 128) >> 8);
-                int32_t h15 = (y[3 * H + j] * t + (1 << 14)) >> 15;
+                int32_t h15 = (y[3 * H + j] * table_interp(seg[j], frac[j]) + (1 << 14)) >> 15;
                 int32_t v = (h15 + 128) >> 8;
 
                 h[j] = (int16_t) (v < -127 ? -127 : v > 127 ? 127 : v);

@@ -17,6 +17,11 @@
 extern const int16_t gw_table_sigmoid_q15[GW_TABLE_SIZE];
 extern const int16_t gw_table_tanh_q15[GW_TABLE_SIZE];
 extern const int16_t gw_table_exp_q15[GW_TABLE_SIZE];
+/* The sigmoid and tanh tables as the engine reads them: entry i holds
+ * T[i] + 32768 in the low 16 bits and T[i+1] - T[i] (>= 0) above, so one
+ * read gives a segment's base and slope (tables.py derives them). */
+extern const int32_t gw_table_sigmoid_pair[GW_TABLE_SIZE - 1];
+extern const int32_t gw_table_tanh_pair[GW_TABLE_SIZE - 1];
 
 /* The INT8 path keeps its int8-range values in int16 lanes: an
  * int16 x int16 dot product into int32 is what SIMD units multiply-add
@@ -56,7 +61,7 @@ typedef struct {
         size_t gq;        /* [4H] gate pre-activations, Q3.12 */
         size_t hq;        /* [2][hp] h8_fwd then h8_bwd, Q0.7 */
         size_t cq;        /* [H] cell state, Q3.12 */
-        size_t tq;        /* [14 * 4H] bytes: gate table indices and terms */
+        size_t tq;        /* [10 * 4H] bytes: gate table segments and positions */
         size_t bytes_int8;
 
         size_t scratch;   /* max of the two paths that the model has */

@@ -92,7 +92,7 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
                 size_t s_g = align_up(G * e, a);
                 size_t s_h = align_up(2 * (size_t) l.hp * e, a);
                 size_t s_c = align_up(H * e, a);
-                size_t s_t = align_up(14 * G, a);
+                size_t s_t = align_up(10 * G, a);
 
                 l.bytes_int8 = place(s_c1, s_in, s_c2, s_px + s_acc + s_g + s_h + s_c + s_t,
                                      &l.c1q, &l.xq, &l.c2q, &state);

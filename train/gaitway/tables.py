@@ -44,9 +44,20 @@ TANH = tanh_table()
 EXP = exp_table()
 
 
-def _c_array(name, values, comment):
+def pairs(table):
+    """The engine's lookup form of an increasing table: entry i holds
+    T[i] + 32768 in the low 16 bits and T[i+1] - T[i] (>= 0) above, so one
+    read gives a segment's base and slope.  Derived, not normative."""
+    t = np.asarray(table, np.int64)
+    d = t[1:] - t[:-1]
+    if np.any(d < 0) or np.any(d >= 1 << 15):
+        raise ValueError("table is not increasing with slopes below 2^15")
+    return (t[:-1] + 32768) | (d << 16)
+
+
+def _c_array(name, values, comment, ctype="int16_t", size="GW_TABLE_SIZE"):
     lines = ["/* %s */" % comment,
-             "const int16_t %s[GW_TABLE_SIZE] = {" % name]
+             "const %s %s[%s] = {" % (ctype, name, size)]
     for i in range(0, len(values), 10):
         lines.append("        " + ", ".join("%d" % v for v in values[i:i + 10]) + ",")
     lines.append("};")
@@ -65,6 +76,12 @@ def c_source():
         _c_array("gw_table_tanh_q15", TANH, "tanh(-8 + i/16) in Q0.15"),
         "",
         _c_array("gw_table_exp_q15", EXP, "exp(-i/16) in Q0.15"),
+        "",
+        _c_array("gw_table_sigmoid_pair", pairs(SIGMOID),
+                 "sigmoid as (T[i] + 32768) | (T[i+1] - T[i]) << 16", "int32_t", "GW_TABLE_SIZE - 1"),
+        "",
+        _c_array("gw_table_tanh_pair", pairs(TANH),
+                 "tanh as (T[i] + 32768) | (T[i+1] - T[i]) << 16", "int32_t", "GW_TABLE_SIZE - 1"),
         "",
     ]
     return "\n".join(parts)
