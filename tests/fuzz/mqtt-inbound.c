@@ -174,15 +174,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * client's loop sees the socket writable. */
         if (!readable(listen_fd, 2000) || (broker = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
                 abort();
+        /* EVRUN_ONCE waits for the client's next event; its connect
+         * timeout bounds the wait. */
         for (int i = 0; i < 100 && !readable(broker, 0); i++)
-                ev_run(mgr.loop, EVRUN_NOWAIT);
+                ev_run(mgr.loop, EVRUN_ONCE);
         pump(broker, 2);
 
         if (!(mode & 1)) {
                 if (write(broker, connack, sizeof connack) != sizeof connack)
                         abort();
-                for (int i = 0; i < 100 && !mgr.mqtt_connected; i++)
+                for (int i = 0; i < 100 && !mgr.mqtt_connected; i++) {
+                        ev_run(mgr.loop, EVRUN_ONCE);
                         pump(broker, 1);
+                }
                 if (!mgr.mqtt_connected)
                         abort();
         }
