@@ -419,10 +419,12 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
         int r = msg_queue_push(&c->queue, topic, payload, len, qos, retain);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                c->stats.dropped += (uint64_t) r;
+        if (r == MSG_DROPPED_QOS0)
+                c->stats.dropped_qos0++;
+        if (r == MSG_DROPPED) {
+                c->stats.dropped++;
                 if (c->queue.dropped == 1 || c->queue.dropped % 1000 == 0)
-                        log_warning("mqtt: queue full (%zu messages): dropped the oldest "
+                        log_warning("mqtt: queue full (%zu messages): dropped the oldest event "
                                     "(%" PRIu64 " so far)", c->queue.limit, c->queue.dropped);
         }
         client_pump(c);

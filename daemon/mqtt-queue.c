@@ -10,11 +10,46 @@ void msg_queue_init(MsgQueue *q, size_t limit)
         *q = (MsgQueue) { .limit = limit ? limit : 1 };
 }
 
+/* Unlinks and frees the oldest QoS 0 message; false if there is none. */
+static bool drop_oldest_qos0(MsgQueue *q)
+{
+        Msg *prev = NULL;
+        for (Msg *m = q->head; m; prev = m, m = m->next) {
+                if (m->qos != 0)
+                        continue;
+                if (prev)
+                        prev->next = m->next;
+                else
+                        q->head = m->next;
+                if (q->tail == m)
+                        q->tail = prev;
+                q->n--;
+                free(m);
+                return true;
+        }
+        return false;
+}
+
 int msg_queue_push(MsgQueue *q, const char *topic, const void *payload, size_t len, int qos, bool retain)
 {
         size_t tlen = strlen(topic);
+        int dropped = 0;
+
         if (len > INT32_MAX)
                 return -EINVAL;
+        if (q->n >= q->limit) {
+                if (drop_oldest_qos0(q)) {
+                        q->dropped_qos0++;
+                        dropped = MSG_DROPPED_QOS0;
+                } else if (qos == 0) {
+                        q->dropped_qos0++;
+                        return MSG_DROPPED_QOS0;
+                } else {
+                        free(msg_queue_pop(q));
+                        q->dropped++;
+                        dropped = MSG_DROPPED;
+                }
+        }
         Msg *m = malloc(sizeof *m + tlen + 1 + len + 1);
         if (!m)
                 return -ENOMEM;
@@ -29,12 +64,6 @@ int msg_queue_push(MsgQueue *q, const char *topic, const void *payload, size_t l
         m->qos = qos;
         m->retain = retain;
 
-        int dropped = 0;
-        if (q->n >= q->limit) {
-                free(msg_queue_pop(q));
-                q->dropped++;
-                dropped = 1;
-        }
         if (q->tail)
                 q->tail->next = m;
         else

@@ -245,7 +245,7 @@ static void test_queue_full_drops_oldest(void)
         msg_queue_init(&q, 3);
         for (int i = 0; i < 5; i++) {
                 snprintf(t, sizeof t, "t%d", i);
-                CU_ASSERT_EQUAL(msg_queue_push(&q, t, "x", 1, 1, false), i < 3 ? 0 : 1);
+                CU_ASSERT_EQUAL(msg_queue_push(&q, t, "x", 1, 1, false), i < 3 ? 0 : MSG_DROPPED);
         }
         CU_ASSERT_EQUAL(q.n, 3);
         CU_ASSERT_EQUAL(q.dropped, 2);
@@ -254,6 +254,40 @@ static void test_queue_full_drops_oldest(void)
         free(m);
         CU_ASSERT_EQUAL(msg_queue_clear(&q), 2);
         CU_ASSERT_EQUAL(q.n, 0);
+}
+
+static void test_queue_full_drops_qos0_first(void)
+{
+        MsgQueue q;
+        msg_queue_init(&q, 3);
+        msg_queue_push(&q, "event1", "x", 1, 1, false);
+        msg_queue_push(&q, "prob1", "x", 1, 0, false);
+        msg_queue_push(&q, "event2", "x", 1, 1, false);
+        CU_ASSERT_EQUAL(msg_queue_push(&q, "event3", "x", 1, 1, false), MSG_DROPPED_QOS0);
+        CU_ASSERT_EQUAL(q.dropped, 0);
+        CU_ASSERT_EQUAL(q.dropped_qos0, 1);
+        CU_ASSERT_FALSE(msg_queue_has_topic(&q, "prob1"));
+        /* Only events queued: a new QoS 0 message is refused, not an event dropped. */
+        CU_ASSERT_EQUAL(msg_queue_push(&q, "prob2", "x", 1, 0, false), MSG_DROPPED_QOS0);
+        CU_ASSERT_EQUAL(q.n, 3);
+        CU_ASSERT_TRUE(msg_queue_has_topic(&q, "event1"));
+        Msg *m = msg_queue_pop(&q);
+        CU_ASSERT_STRING_EQUAL(m->topic, "event1");
+        free(m);
+        /* The tail stays right after dropping a message in the middle or end. */
+        msg_queue_push(&q, "prob3", "x", 1, 0, false);
+        msg_queue_push(&q, "event4", "x", 1, 1, false);
+        msg_queue_push(&q, "event5", "x", 1, 1, false);
+        CU_ASSERT_EQUAL(q.n, 3);
+        const char *want[] = { "event3", "event4", "event5" };
+        for (int i = 0; i < 3; i++) {
+                m = msg_queue_pop(&q);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+                CU_ASSERT_STRING_EQUAL(m->topic, want[i]);
+                free(m);
+        }
+        CU_ASSERT_PTR_NULL(q.head);
+        CU_ASSERT_PTR_NULL(q.tail);
 }
 
 static void test_queue_has_topic(void)
@@ -374,6 +408,7 @@ void gw_test_register(void)
         s = gw_test_suite("queue");
         gw_test_add(s, "messages leave in the order they came", test_queue_fifo);
         gw_test_add(s, "a full queue drops and counts the oldest", test_queue_full_drops_oldest);
+        gw_test_add(s, "a full queue drops QoS 0 before any event", test_queue_full_drops_qos0_first);
         gw_test_add(s, "the queue tells whether a topic is waiting", test_queue_has_topic);
         gw_test_add(s, "an empty payload (a retained delete) can be queued", test_queue_empty_payload);
 
