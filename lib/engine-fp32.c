@@ -9,6 +9,7 @@
  * therefore fixed by this source and identical on every target. */
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -200,14 +201,17 @@ static void exp_clamped(float *v, int n)
         }
 }
 
-/* v = scale * v clamped to the range where exp() is finite and normal. */
+/* v = scale * v clamped to the range where exp() is finite and normal.  A
+ * NaN (weights near FLT_MAX make inf - inf) fails the first comparison and
+ * becomes -87: the gates stay finite and the float-to-int conversion in
+ * exp_clamped() stays defined. */
 static void scale_clamp(float *v, int n, float scale)
 {
         for (int i = 0; i < n; i++) {
                 float x = scale * v[i];
 
-                x = x > 88.0f ? 88.0f : x;
-                v[i] = x < -87.0f ? -87.0f : x;
+                x = x > -87.0f ? x : -87.0f;
+                v[i] = x < 88.0f ? x : 88.0f;
         }
 }
 
@@ -316,7 +320,12 @@ int gw_engine_run_fp32(gw_engine *e, const float *x, float *logits)
                 lstm_gates(g, H, h + H, cell);
         }
 
-        for (int i = 0; i < e->K; i++)
-                logits[i] = m->f.head_b[i] + dot_f32(m->f.head_w + (size_t) i * 2 * H, h, 2 * H);
+        /* h is within [-1, 1], but head weights near FLT_MAX can still
+         * overflow the sum: logits are finite by contract. */
+        for (int i = 0; i < e->K; i++) {
+                float v = m->f.head_b[i] + dot_f32(m->f.head_w + (size_t) i * 2 * H, h, 2 * H);
+
+                logits[i] = isnan(v) ? 0.0f : v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v;
+        }
         return 0;
 }
