@@ -42,21 +42,34 @@ int gw_softmax_q15(const int32_t *logits_q16, int k, int32_t *prob_q15)
         return best;
 }
 
+/* Total for any input: NaN logits get probability 0 (all NaN: uniform), and
+ * infinite logits compare as they should (ties among +inf share). */
 int gw_softmax_f32(const float *logits, int k, float *prob)
 {
-        float max, sum = 0.0f;
-        int best = 0;
+        float max = 0.0f, sum = 0.0f;
+        int best = -1;
 
         if (!logits || !prob || k < 1 || k > GW_MAX_CLASSES)
                 return -EINVAL;
-        max = logits[0];
-        for (int i = 1; i < k; i++)
-                if (logits[i] > max) {
+        for (int i = 0; i < k; i++)
+                if (!isnan(logits[i]) && (best < 0 || logits[i] > max)) {
                         max = logits[i];
                         best = i;
                 }
+        if (best < 0) {
+                for (int i = 0; i < k; i++)
+                        prob[i] = 1.0f / (float) k;
+                return 0;
+        }
         for (int i = 0; i < k; i++) {
-                prob[i] = expf(logits[i] - max);
+                float l = logits[i];
+
+                if (isnan(l))
+                        prob[i] = 0.0f;
+                else if (l == max)
+                        prob[i] = 1.0f;         /* also +-inf == max, where l - max is NaN */
+                else
+                        prob[i] = expf(l - max);
                 sum += prob[i];
         }
         for (int i = 0; i < k; i++)

@@ -668,6 +668,24 @@ static void test_softmax_f32_survives_huge_logits(void)
         CU_ASSERT_EQUAL(p[2], 0.0f);
 }
 
+static void test_softmax_f32_is_total_on_nan_and_inf(void)
+{
+        float l1[3] = { NAN, 2.0f, INFINITY }, l2[2] = { NAN, NAN }, l3[3] = { -INFINITY, -INFINITY, NAN };
+        float p[3];
+
+        CU_ASSERT_EQUAL(gw_softmax_f32(l1, 3, p), 2);
+        CU_ASSERT_EQUAL(p[0], 0.0f);
+        CU_ASSERT_EQUAL(p[1], 0.0f);
+        CU_ASSERT_EQUAL(p[2], 1.0f);
+        CU_ASSERT_EQUAL(gw_softmax_f32(l2, 2, p), 0);
+        CU_ASSERT_EQUAL(p[0], 0.5f);
+        CU_ASSERT_EQUAL(p[1], 0.5f);
+        CU_ASSERT_EQUAL(gw_softmax_f32(l3, 3, p), 0);
+        CU_ASSERT_EQUAL(p[0], 0.5f);
+        CU_ASSERT_EQUAL(p[1], 0.5f);
+        CU_ASSERT_EQUAL(p[2], 0.0f);
+}
+
 static void test_softmax_f32_equal_logits_split_evenly(void)
 {
         float l[4] = { 2.5f, 2.5f, 2.5f, 2.5f }, p[4];
@@ -739,6 +757,8 @@ void gw_test_register(void)
                     test_softmax_q15_is_close_to_float_softmax);
         gw_test_add(s, "float softmax survives logits of +-1e30",
                     test_softmax_f32_survives_huge_logits);
+        gw_test_add(s, "float softmax gives NaN logits 0 and shares ties at infinity",
+                    test_softmax_f32_is_total_on_nan_and_inf);
         gw_test_add(s, "float softmax splits equal logits evenly",
                     test_softmax_f32_equal_logits_split_evenly);
         gw_test_add(s, "softmax refuses class counts outside 1..64 and NULL",
