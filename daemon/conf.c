@@ -351,6 +351,10 @@ struct ConfigLoader {
         size_t dbus_fp_len;
 
         bool model_set[_MODEL_TASK_MAX];   /* [gateway] *_model given */
+        /* Where each [gateway]/[mqtt]/[dbus] key was last set, for errors
+         * found once all files are read. */
+        struct { const KeyDef *key; char *where; } *locs;
+        size_t n_locs;
 
         /* state of the file being parsed */
         const char *file;
@@ -449,6 +453,9 @@ ConfigLoader *config_loader_free(ConfigLoader *l)
         free(l->mqtt_fp);
         free(l->dbus_fp);
         free(l->base_dir);
+        for (size_t i = 0; i < l->n_locs; i++)
+                free(l->locs[i].where);
+        free(l->locs);
         free(l);
         return NULL;
 }
@@ -523,6 +530,37 @@ static int device_entry(ConfigLoader *l, PendingDevice *d, const char *key, cons
         return 0;
 }
 
+static void remember_location(ConfigLoader *l, const KeyDef *k)
+{
+        char *w;
+        if (asprintf(&w, "%s:%u: ", l->file, l->line) < 0)
+                return;
+        for (size_t i = 0; i < l->n_locs; i++)
+                if (l->locs[i].key == k) {
+                        free(l->locs[i].where);
+                        l->locs[i].where = w;
+                        return;
+                }
+        void *n = realloc(l->locs, (l->n_locs + 1) * sizeof *l->locs);
+        if (!n) {
+                free(w);
+                return;
+        }
+        l->locs = n;
+        l->locs[l->n_locs].key = k;
+        l->locs[l->n_locs++].where = w;
+}
+
+/* "file:line: " where a [mqtt] key was set, or "" for a default. */
+static const char *mqtt_key_location(const ConfigLoader *l, const char *key)
+{
+        const KeyDef *k = find_key(mqtt_keys, key);
+        for (size_t i = 0; k && i < l->n_locs; i++)
+                if (l->locs[i].key == k)
+                        return l->locs[i].where;
+        return "";
+}
+
 static int conf_ini_handler(void *user, const char *section, const char *key, const char *value)
 {
         ConfigLoader *l = user;
@@ -571,6 +609,7 @@ static int conf_ini_handler(void *user, const char *section, const char *key, co
         for (int t = 0; t < _MODEL_TASK_MAX; t++)
                 if ((char *) l->config + k->offset == (char *) &l->config->gateway.model[t])
                         l->model_set[t] = true;
+        remember_location(l, k);
         if (table == mqtt_keys)
                 r = fp_append(&l->mqtt_fp, &l->mqtt_fp_len, key, value);
         else if (table == dbus_keys)
@@ -716,19 +755,19 @@ int config_loader_add_string(ConfigLoader *l, const char *name, const char *text
         return parse_stream(l, name, NULL, text, base_dir, err, errlen);
 }
 
-static int read_password(MqttConf *m, char *err, size_t errlen)
+static int read_password(MqttConf *m, const char *where, char *err, size_t errlen)
 {
         FILE *f = fopen(m->password_file, "re");
         if (!f)
-                return gw_error(err, errlen, errno, "[mqtt] password_file: %s: %s", m->password_file,
-                                strerror(errno));
+                return gw_error(err, errlen, errno, "%s[mqtt] password_file: %s: %s", where,
+                                m->password_file, strerror(errno));
         char *line = NULL;
         size_t cap = 0;
         ssize_t n = getline(&line, &cap, f);
         fclose(f);
         if (n < 0) {
                 free(line);
-                return gw_error(err, errlen, EINVAL, "[mqtt] password_file: %s: empty file",
+                return gw_error(err, errlen, EINVAL, "%s[mqtt] password_file: %s: empty file", where,
                                 m->password_file);
         }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -837,14 +876,28 @@ int config_loader_finish(ConfigLoader *l, Config **ret, char *err, size_t errlen
                 }
 
         if (c->mqtt.reconnect_max < c->mqtt.reconnect_min)
-                return gw_error(err, errlen, EINVAL, "[mqtt] reconnect_max: %g is less than "
-                                "reconnect_min %g", c->mqtt.reconnect_max, c->mqtt.reconnect_min);
+                return gw_error(err, errlen, EINVAL, "%s[mqtt] reconnect_max: %g is less than "
+                                "reconnect_min %g", mqtt_key_location(l, "reconnect_max"),
+                                c->mqtt.reconnect_max, c->mqtt.reconnect_min);
         if (!!c->mqtt.tls_cert != !!c->mqtt.tls_key)
-                return gw_error(err, errlen, EINVAL, "[mqtt] tls_cert and tls_key: set both or neither");
+                return gw_error(err, errlen, EINVAL, "%s[mqtt] tls_cert and tls_key: set both or neither",
+                                mqtt_key_location(l, c->mqtt.tls_cert ? "tls_cert" : "tls_key"));
         if (c->mqtt.tls_ca || c->mqtt.tls_cert)
                 c->mqtt.tls = true;
+        if (c->mqtt.enabled) {
+                /* Found now rather than at connect time, and by --check-config. */
+                const struct { const char *key; const char *path; } files[] = {
+                        { "tls_ca", c->mqtt.tls_ca }, { "tls_cert", c->mqtt.tls_cert },
+                        { "tls_key", c->mqtt.tls_key },
+                };
+                for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+                        if (files[i].path && access(files[i].path, R_OK) < 0)
+                                return gw_error(err, errlen, errno, "%s[mqtt] %s: %s: %s",
+                                                mqtt_key_location(l, files[i].key), files[i].key,
+                                                files[i].path, strerror(errno));
+        }
         if (c->mqtt.password_file && c->mqtt.enabled) {
-                r = read_password(&c->mqtt, err, errlen);
+                r = read_password(&c->mqtt, mqtt_key_location(l, "password_file"), err, errlen);
                 if (r < 0)
                         return r;
         }
