@@ -261,9 +261,15 @@ static int iio_conf_key(void *p, const char *key, const char *v, const char *bas
                 else
                         return gw_error(err, errlen, EINVAL, "expected auto, hardware or arrival, got '%s'", v);
                 r = 0;
-        } else if (!strcmp(key, "mount_matrix"))
-                r = conf_parse_bool(v, &c->mount_matrix, err, errlen);
-        else
+        } else if (!strcmp(key, "mount_matrix")) {
+                /* yes/no: the driver's matrix; nine numbers are the common
+                 * device key (a rotation in the front end). */
+                bool b;
+                if (conf_parse_bool(v, &b, err, errlen) < 0)
+                        return 0;
+                c->mount_matrix = b;
+                r = 0;
+        } else
                 return 0;
         return r < 0 ? r : 1;
 }

@@ -418,6 +418,7 @@ void gw_test_register(void)
                 fprintf(stderr, "test-iio-local: cannot set up the fake devices: %s\n", err);
                 exit(r == 0 ? 77 : 1);
         }
+        atexit(fake_iio_cleanup);
         for (int i = 0; i < 4; i++)
                 fifo[i] = fake_iio_open_fifo(i);
 

@@ -198,6 +198,23 @@ static void test_a_server_that_vanishes_and_comes_back_resumes(void)
         iiod_responder_stop(resp);
 }
 
+static void test_mount_matrix_yes_no_is_the_source_key_nine_numbers_the_common_one(void)
+{
+        const SourceKind *k = source_kind_find("iio");
+        void *c = k->conf_new();
+
+        CU_ASSERT_EQUAL(k->conf_key(c, "mount_matrix", "no", NULL, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(k->conf_key(c, "mount_matrix", "yes", NULL, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(k->conf_key(c, "mount_matrix", "0 1 0 1 0 0 0 0 -1", NULL, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(k->conf_key(c, "uri", "usb:1.2.3", NULL, err, sizeof err), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "ip:host"));
+        CU_ASSERT_EQUAL(k->conf_key(c, "accel_channels", "accel_x accel_x", NULL, err, sizeof err), -EINVAL);
+        CU_ASSERT_EQUAL(k->conf_key(c, "record_max_size", "12", NULL, err, sizeof err), -EINVAL);
+        CU_ASSERT_EQUAL(k->conf_key(c, "record_max_size", "64M", NULL, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(k->conf_key(c, "nonsense", "1", NULL, err, sizeof err), 0);
+        k->conf_free(c);
+}
+
 void gw_test_register(void)
 {
         if (getenv("GW_TEST_DEBUG"))
@@ -210,4 +227,6 @@ void gw_test_register(void)
         gw_test_add(s, "a gyroscope-less device gives a partial set", test_a_gyroscope_less_device_gives_a_partial_set);
         gw_test_add(s, "a stalled remote sensor is reopened and resumes", test_a_stalled_remote_sensor_is_reopened_and_resumes);
         gw_test_add(s, "a server that vanishes and comes back resumes", test_a_server_that_vanishes_and_comes_back_resumes);
+        gw_test_add(s, "mount_matrix yes/no is the source's key, nine numbers the common one",
+                    test_mount_matrix_yes_no_is_the_source_key_nine_numbers_the_common_one);
 }

@@ -28,6 +28,8 @@ Added on org.bluez.Mock at /:
                                      the next n Connect() calls fail
   WearableStats(s address) -> a{sv}  sent, lost_on_air, unsubscribed, seq,
                                      samples, connects, mode
+  LogSends(s address, s path)        appends "<first sample index> <n> <Unix ns>"
+                                     for every notification sent (benchmarks)
 '''
 
 import math
@@ -140,6 +142,7 @@ class Wearable:
         self.t0 = 0.0
         self.due = 0        # packets generated so far
         self.drop = 0
+        self.send_log = None
         self.stats = {'sent': 0, 'lost_on_air': 0, 'unsubscribed': 0, 'samples': 0,
                       'connects': 0, 'send_failed': 0}
 
@@ -467,6 +470,8 @@ def emit_packet(w):
         w.drop -= 1
         w.stats['lost_on_air'] += 1
         return True
+    if w.send_log:
+        w.send_log.write('%d %d %d\n' % (first_k, len(samples), time.time_ns()))
     for p in payloads:
         send(w, p)
     w.stats['samples'] += len(samples)
@@ -533,6 +538,14 @@ def DropLink(self, address):
 def FailConnect(self, address, n, error, message):
     w = by_address(address)
     w.fail.extend([(str(error), str(message))] * int(n))
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='ss', out_signature='')
+def LogSends(self, address, path):
+    w = by_address(address)
+    if w.send_log:
+        w.send_log.close()
+    w.send_log = open(path, 'a', buffering=1) if path else None
 
 
 @dbus.service.method(MOCK_IFACE, in_signature='s', out_signature='a{sv}')

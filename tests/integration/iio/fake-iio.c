@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "fake-iio.h"
 
+static char root[512];           /* the work dir */
 static char tree[512];          /* <workdir>/sys: mounted on /sys/bus */
 static char upper[512], work[512];
 static int n_devices;
@@ -149,6 +151,7 @@ int fake_iio_setup(const char *workdir, const FakeIioDevice *devs, int n, char *
 
         if (n < 1 || n > FAKE_IIO_MAX_DEVICES)
                 return fail(err, errlen, EINVAL, "fake iio: %d devices", n);
+        snprintf(root, sizeof root, "%s", workdir);
         snprintf(tree, sizeof tree, "%s/sys", workdir);
         snprintf(upper, sizeof upper, "%s/dev-upper", workdir);
         snprintf(work, sizeof work, "%s/dev-work", workdir);
@@ -173,6 +176,21 @@ int fake_iio_setup(const char *workdir, const FakeIioDevice *devs, int n, char *
                 if ((r = make_fifo(i)) < 0)
                         return fail(err, errlen, -r, "fake iio: mkfifo /dev/iio:device%d", i);
         return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+        return remove(path);
+}
+
+void fake_iio_cleanup(void)
+{
+        if (!root[0])
+                return;
+        umount2("/dev", MNT_DETACH);
+        umount2("/sys/bus", MNT_DETACH);
+        nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        root[0] = 0;
 }
 
 int fake_iio_open_fifo(int i)

@@ -37,6 +37,9 @@ int fake_iio_enter_namespace(void);
  * them.  Returns 0 or a negative errno with a message in err. */
 int fake_iio_setup(const char *workdir, const FakeIioDevice *devs, int n, char *err, size_t errlen);
 
+/* Unmounts the overlay and the tree and removes workdir (at exit). */
+void fake_iio_cleanup(void);
+
 /* The FIFO of device i, opened read-write and non-blocking (never blocks
  * on open, never sees EOF).  Returns the fd or a negative errno. */
 int fake_iio_open_fifo(int i);
