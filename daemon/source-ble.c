@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ typedef struct {
 
         BleBus *bus;
         BleWatch watch;
-        bool running, announced;
+        bool running, announced, got_data;
         Link link;
         Recorder *recorder;
         bool scanning;
@@ -265,6 +266,7 @@ static void lost(BleSource *s, const char *why)
         close_stream(s);
         ev_timer_stop(s->loop, &s->timer);
         s->notifying = false;
+        s->got_data = false;
         s->data_path[0] = s->config_path[0] = 0;
         gw_ble_state_restart(&s->dec);
         if (was_streaming) {
@@ -323,13 +325,18 @@ static void deliver(BleSource *s, const uint8_t *buf, size_t len)
                 return;
         }
         ev_timer_again(s->loop, &s->stall);
-        if (s->dec.stats.packets == 1 || !s->announced_rate)
+        if (!s->got_data) {
+                /* A link that delivers is a success: the next failure starts
+                 * the backoff from its minimum. */
+                s->got_data = true;
                 backoff_reset(&s->backoff);
+        }
         if (s->dec.stats.rate_hz != s->announced_rate) {
-                if (s->announced_rate && s->dec.stats.rate_hz != s->desc.rate_hz)
-                        log_warning("device %s: the wearable streams at %g Hz, configured for %g Hz",
-                                    s->device_id, s->dec.stats.rate_hz, s->desc.rate_hz);
                 s->announced_rate = s->dec.stats.rate_hz;
+                if (fabs(s->announced_rate - s->desc.rate_hz) > 0.01 * s->desc.rate_hz)
+                        log_warning("device %s: the wearable streams at %g Hz, configured for %g Hz "
+                                    "(the front end's filters are designed for sample_rate)",
+                                    s->device_id, s->announced_rate, s->desc.rate_hz);
         }
         for (int i = 0; i < n; i++) {
                 s->t[i] = s->samples[i].t_ns;
