@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <ev.h>
-#include <iio.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "backoff.h"
 #include "conf-value.h"
 #include "conf.h"
+#include "iio-loader.h"
 #include "log.h"
 #include "recorder.h"
 #include "source.h"
@@ -1135,6 +1135,11 @@ static int iio_open(const SourceParams *p, Source **ret, char *err, size_t errle
 
         if (!s)
                 return gw_error(err, errlen, ENOMEM, "out of memory");
+        r = iio_functions_load(err, errlen);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
         s->base.kind = &source_iio;
         s->conf = *c;
         s->conf.uri = strdup(c->uri);
