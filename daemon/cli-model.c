@@ -47,9 +47,12 @@ static json_t *frontend_json(const gw_frontend_spec *fe)
 {
         json_t *inputs = json_array(), *outputs = json_array();
 
-        for (int i = 0; i < fe->n_inputs; i++)
-                json_array_append_new(inputs, json_pack("{s:s, s:s}", "name", fe->inputs[i].name,
-                                                        "unit", fe->inputs[i].unit));
+        for (int i = 0; i < fe->n_inputs; i++) {
+                json_t *in = json_pack("{s:s, s:s}", "name", fe->inputs[i].name, "unit", fe->inputs[i].unit);
+                if (fe->input_gravity[i].order > 0)
+                        json_object_set_new(in, "gravity", filter_json(&fe->input_gravity[i]));
+                json_array_append_new(inputs, in);
+        }
         for (int i = 0; i < fe->n_outputs; i++) {
                 const gw_output_spec *o = &fe->outputs[i];
                 const char *in = o->input >= 0 && o->input < fe->n_inputs ? fe->inputs[o->input].name : "?";
@@ -139,6 +142,10 @@ static void print_frontend(const gw_frontend_spec *fe)
         print_filter("low-pass", &fe->lowpass, "");
         print_filter("high-pass", &fe->highpass, "");
         print_filter("gravity", &fe->gravity, " (body = filtered - gravity)");
+        for (int i = 0; i < fe->n_inputs; i++)
+                if (fe->input_gravity[i].order > 0)
+                        printf("  %-10s %s: Butterworth order %d, %g Hz (its own gravity stage)\n", "",
+                               fe->inputs[i].name, fe->input_gravity[i].order, fe->input_gravity[i].cutoff_hz);
         if (fe->lookahead > 0)
                 printf("  %-10s %d samples\n", "look-ahead", fe->lookahead);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frontend-gravity-private.h"
 #include "frontend-private.h"
 
 #define MIN_RATE_HZ 0.001
@@ -19,7 +20,7 @@ static const char *const frontend_keys[] = {
         "lookahead", NULL
 };
 static const char *const filter_keys[] = { "order", "cutoff_hz", NULL };
-static const char *const input_keys[] = { "name", "unit", NULL };
+static const char *const input_keys[] = { "name", "unit", "gravity", NULL };
 static const char *const output_keys[] = { "name", "input", "signal", NULL };
 
 static const char *const signal_names[] = {
@@ -148,6 +149,9 @@ static int parse_inputs(const json_t *fe, gw_frontend_spec *spec, char *err, siz
                 if (r < 0)
                         return r;
                 r = parse_string(v, path, "unit", spec->inputs[i].unit, err, errlen);
+                if (r < 0)
+                        return r;
+                r = gw_fe_input_gravity_parse(v, i, &spec->input_gravity[i], err, errlen);
                 if (r < 0)
                         return r;
         }
@@ -357,6 +361,8 @@ int gw_frontend_spec_check(const gw_frontend_spec *spec, char *err, size_t errle
                 r = check_filter(&spec->highpass, "highpass", spec->rate_hz, false, err, errlen);
         if (r >= 0)
                 r = check_filter(&spec->gravity, "gravity", spec->rate_hz, false, err, errlen);
+        if (r >= 0)
+                r = gw_fe_input_gravity_check(spec, err, errlen);
         if (r < 0)
                 return r;
 
@@ -392,10 +398,11 @@ int gw_frontend_spec_check(const gw_frontend_spec *spec, char *err, size_t errle
                         return gw_error(err, errlen, EINVAL,
                                         "frontend.outputs[%d].signal: %d must be filtered, body or gravity",
                                         i, (int) o->signal);
-                if (o->signal != GW_SIGNAL_FILTERED && spec->gravity.order == 0)
+                if (o->signal != GW_SIGNAL_FILTERED && !gw_fe_input_gravity(spec, o->input))
                         return gw_error(err, errlen, EINVAL,
-                                        "frontend.outputs[%d].signal: %s needs a frontend.gravity stage",
-                                        i, signal_names[o->signal]);
+                                        "frontend.outputs[%d].signal: %s needs a frontend.gravity stage "
+                                        "(or frontend.inputs[%d].gravity)",
+                                        i, signal_names[o->signal], o->input);
         }
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "biquad-private.h"
+#include "frontend-gravity-private.h"
 #include "frontend-private.h"
 #include "resample-private.h"
 
@@ -31,12 +32,13 @@ typedef struct {
 
 struct gw_frontend {
         int n_src, n_in, n_out, n_triples;
+        int n_gv, gv_sections;          /* distinct gravity designs, most sections of one */
         int median;                     /* window length, 0 = off */
         int max_out;
         bool has_aa, has_lp, has_hp, has_gv;
         size_t bytes;
         double mount[3][3];
-        gw_sos aa, lp, hp, gv;
+        gw_sos aa, lp, hp;
         gw_resampler rs;
         gw_frontend_stats stats;
 
@@ -49,6 +51,8 @@ struct gw_frontend {
         double *prev;                   /* [n_in] resampler history */
         double *filt;                   /* [n_in] filtered */
         double *grav;                   /* [n_in] gravity */
+        gw_sos *gv;                     /* [n_gv] the distinct gravity low-passes */
+        int16_t *gv_of;                 /* [n_in] index into gv, -1: the input has none */
         double (*z_aa)[2];              /* [n_in * aa.n] */
         double (*z_lp)[2];
         double (*z_hp)[2];
@@ -77,7 +81,9 @@ static size_t layout(gw_frontend *fe, char *base)
         PLACE(z_aa, fe->has_aa ? fe->n_in * fe->aa.n : 0);
         PLACE(z_lp, fe->has_lp ? fe->n_in * fe->lp.n : 0);
         PLACE(z_hp, fe->has_hp ? fe->n_in * fe->hp.n : 0);
-        PLACE(z_gv, fe->has_gv ? fe->n_in * fe->gv.n : 0);
+        PLACE(gv, fe->n_gv);
+        PLACE(gv_of, fe->has_gv ? fe->n_in : 0);
+        PLACE(z_gv, fe->has_gv ? fe->n_in * fe->gv_sections : 0);
         PLACE(med, fe->median > 1 ? fe->n_in : 0);
 #undef PLACE
         return off;
@@ -187,6 +193,8 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
 {
         int triples[GW_MAX_INPUTS / 3][3], n_triples = 0;
         fe_input in[GW_MAX_INPUTS];
+        gw_sos gv[GW_MAX_INPUTS];
+        int16_t gv_of[GW_MAX_INPUTS];
         gw_frontend tmp, *fe;
         int64_t max_gap;
         double max_out;
@@ -247,8 +255,6 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                   offsetof(gw_frontend, has_lp), GW_BUTTER_LOWPASS },
                 { "highpass", offsetof(gw_frontend_spec, highpass), offsetof(gw_frontend, hp),
                   offsetof(gw_frontend, has_hp), GW_BUTTER_HIGHPASS },
-                { "gravity", offsetof(gw_frontend_spec, gravity), offsetof(gw_frontend, gv),
-                  offsetof(gw_frontend, has_gv), GW_BUTTER_LOWPASS },
         };
         for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
                 const gw_filter_spec *f = (const void *) ((const char *) spec + stages[s].spec_off);
@@ -259,6 +265,37 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                         return gw_error(err, errlen, EINVAL, "frontend.%s: cannot design at %g Hz",
                                         stages[s].name, spec->rate_hz);
                 *(bool *) ((char *) &tmp + stages[s].flag_off) = true;
+        }
+
+        /* Gravity: each input's own low-pass, or the spec-wide one; inputs
+         * with the same filter share one design. */
+        for (int i = 0; i < spec->n_inputs; i++) {
+                const gw_filter_spec *f = gw_fe_input_gravity(spec, i);
+                int d = 0;
+
+                gv_of[i] = -1;
+                if (!f)
+                        continue;
+                for (int j = 0; j < i; j++)
+                        if (gv_of[j] >= 0 && gw_fe_input_gravity(spec, j)->order == f->order &&
+                            gw_fe_input_gravity(spec, j)->cutoff_hz == f->cutoff_hz)
+                                d = gv_of[j] + 1;
+                if (d == 0) {
+                        if (gw_butter_design(f->order, f->cutoff_hz, spec->rate_hz, GW_BUTTER_LOWPASS,
+                                             &gv[tmp.n_gv]) < 0) {
+                                if (f == &spec->gravity)
+                                        return gw_error(err, errlen, EINVAL,
+                                                        "frontend.gravity: cannot design at %g Hz", spec->rate_hz);
+                                return gw_error(err, errlen, EINVAL,
+                                                "frontend.inputs[%d].gravity: cannot design at %g Hz",
+                                                i, spec->rate_hz);
+                        }
+                        if (gv[tmp.n_gv].n > tmp.gv_sections)
+                                tmp.gv_sections = gv[tmp.n_gv].n;
+                        d = ++tmp.n_gv;
+                }
+                gv_of[i] = (int16_t) (d - 1);
+                tmp.has_gv = true;
         }
 
         max_gap = src->max_gap_ns;
@@ -284,6 +321,10 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
 
         memcpy(fe->in, in, (size_t) fe->n_in * sizeof *in);
         memcpy(fe->triple, triples, (size_t) fe->n_triples * sizeof triples[0]);
+        if (fe->has_gv) {
+                memcpy(fe->gv, gv, (size_t) fe->n_gv * sizeof gv[0]);
+                memcpy(fe->gv_of, gv_of, (size_t) fe->n_in * sizeof gv_of[0]);
+        }
         for (int o = 0; o < fe->n_out; o++) {
                 fe->out[o].input = (int16_t) spec->outputs[o].input;
                 fe->out[o].signal = (uint8_t) spec->outputs[o].signal;
@@ -376,7 +417,19 @@ static void shape(gw_frontend *fe, bool restart, float *out)
         if (fe->has_hp)
                 stage(&fe->hp, fe->z_hp, fe->n_in, restart, fe->filt, fe->filt);
         if (fe->has_gv)
-                stage(&fe->gv, fe->z_gv, fe->n_in, restart, fe->filt, fe->grav);
+                for (int i = 0; i < fe->n_in; i++) {
+                        double (*z)[2] = fe->z_gv + i * fe->gv_sections;
+                        const gw_sos *sos;
+
+                        if (fe->gv_of[i] < 0) {
+                                fe->grav[i] = 0;
+                                continue;
+                        }
+                        sos = &fe->gv[fe->gv_of[i]];
+                        if (restart)
+                                gw_sos_settle(sos, z, fe->filt[i]);
+                        fe->grav[i] = gw_sos_step(sos, z, fe->filt[i]);
+                }
         for (int o = 0; o < fe->n_out; o++) {
                 int i = fe->out[o].input;
                 switch (fe->out[o].signal) {

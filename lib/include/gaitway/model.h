@@ -54,6 +54,11 @@ typedef struct {
         int n_outputs;                            /* == model channels */
         gw_output_spec outputs[GW_MAX_CHANNELS];
         int lookahead;                            /* samples of zero-phase look-ahead; 0 = causal */
+        /* Per input, its own gravity (slow-component) low-pass, used instead
+         * of `gravity` for that input's body and gravity signals when its
+         * order is > 0: a gyroscope's bias and drift need another filter
+         * than an accelerometer's gravity (docs/model-format.md). */
+        gw_filter_spec input_gravity[GW_MAX_INPUTS];
 } gw_frontend_spec;
 
 typedef struct {
