@@ -216,30 +216,38 @@ def table(res, gw, info):
         ("gaitway FP32 engine", gw.get("fp32")),
         ("gaitway INT8 engine (integer-only)", gw.get("int8")),
     ]
+    e10 = res["eager"]["p10_us"]
     lines = ["| engine (batch 1, one thread) | median us | p99 us | windows/s | vs eager (median) "
-             "| p10 us | batch 256 windows/s |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| p10 us | vs eager (p10) | batch 256 windows/s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows:
         if not r:
             continue
         b = r.get("batch_windows_per_s")
-        lines.append("| %s | %.1f | %.1f | %.0f | %.1fx | %s | %s |" % (
+        lines.append("| %s | %.1f | %.1f | %.0f | %.1fx | %.1f | %.1fx | %s |" % (
             name, r["median_us"], r["p99_us"], r["windows_per_s"], e / r["median_us"],
-            "%.1f" % r["p10_us"] if "p10_us" in r else "-", "%.0f" % b if b else "-"))
+            r["p10_us"], e10 / r["p10_us"], "%.0f" % b if b else "-"))
     return "\n".join(lines)
 
 
 def targets(gw, res, info_model):
     out = []
-    e = res["eager"]["median_us"]
-    i8 = gw.get("int8", {}).get("median_us")
-    f32 = gw.get("fp32", {}).get("median_us")
+    e, e10 = res["eager"]["median_us"], res["eager"]["p10_us"]
+    i8 = gw.get("int8", {})
+    f32 = gw.get("fp32", {})
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
     if i8:
-        out.append("- INT8 at least 20x faster than PyTorch eager FP32 batch 1: %.1fx, %s" % (
-            e / i8, "met" if e / i8 >= 20 else "NOT met"))
-        out.append("- INT8 <= 20 us per window: %.1f us, %s" % (i8, "met" if i8 <= 20 else "NOT met"))
+        out.append("- INT8 at least 20x faster than PyTorch eager FP32 batch 1: %.1fx on medians, "
+                   "%.1fx on p10: %s" % (e / i8["median_us"], e10 / i8["p10_us"],
+                                         verdict(min(e / i8["median_us"], e10 / i8["p10_us"]) >= 20)))
+        out.append("- INT8 <= 20 us per window: median %.1f us, p10 %.1f us: %s" % (
+            i8["median_us"], i8["p10_us"], verdict(i8["median_us"] <= 20)))
     if f32:
-        out.append("- FP32 <= 40 us per window: %.1f us, %s" % (f32, "met" if f32 <= 40 else "NOT met"))
+        out.append("- FP32 <= 40 us per window: median %.1f us, p10 %.1f us: %s" % (
+            f32["median_us"], f32["p10_us"], verdict(f32["median_us"] <= 40)))
     for line in info_model:
         out.append(line)
     return "\n".join(out)
