@@ -166,6 +166,12 @@ int device_new(Manager *m, const DeviceConf *conf, const DeviceModels *models, D
                 .cb = &source_callbacks,
                 .userdata = d,
         };
+        for (int t = 0; t < _MODEL_TASK_MAX; t++) {
+                const gw_model_info *mi = models->model[t] ? gw_model_info_get(models->model[t]) : NULL;
+                double hop = mi ? mi->hop / mi->sample_rate_hz : 0;
+                if (hop > 0 && (sp.hop_s == 0 || hop < sp.hop_s))
+                        sp.hop_s = hop;
+        }
         r = conf->source->open(&sp, &d->source, reason, sizeof reason);
         if (r < 0) {
                 device_free(d);

@@ -1180,7 +1180,10 @@ static int iio_open(const SourceParams *p, Source **ret, char *err, size_t errle
                 }
         close_context(s);
 
-        s->cap = c->buffer > 0 ? (size_t) c->buffer : (size_t) llround(got / 10);
+        /* One refill per window hop: libiio sets the kernel's watermark to
+         * the refill size, so a window completes as its last refill arrives. */
+        s->cap = c->buffer > 0 ? (size_t) c->buffer :
+                 p->hop_s > 0 ? (size_t) llround(p->hop_s * got) : (size_t) llround(got / 10);
         if (s->cap < 1)
                 s->cap = 1;
         if (s->cap > MAX_BUFFER)

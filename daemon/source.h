@@ -43,6 +43,9 @@ typedef struct {
         const char *device_id;
         const void *conf;                 /* this kind's options from conf_new() */
         double rate_hz;                   /* the device's sample_rate key, 0 if unset */
+        double hop_s;                     /* shortest window hop of the device's models in
+                                           * seconds, 0 if none: live sources size their
+                                           * reads to it */
         const SourceCallbacks *cb;
         void *userdata;
 } SourceParams;
@@ -59,6 +62,9 @@ typedef struct {
 
 struct SourceKind {
         const char *name;
+        /* open() needs neither hardware nor the loop (a file): gaitwayd
+         * --check-config opens such sources; live ones are only validated. */
+        bool opens_offline;
 
         /* Options of the kind: created empty (defaults), filled key by key.
          * conf_key returns 1 when the key is the kind's, 0 when unknown, or a
