@@ -83,6 +83,17 @@ int conf_parse_id(const char *v, char *ret, size_t max, char *err, size_t errlen
         return 0;
 }
 
+size_t conf_credential_prefix(const char *v)
+{
+        static const char *const prefixes[] = { "$CREDENTIALS_DIRECTORY", "${CREDENTIALS_DIRECTORY}", "%d" };
+        for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+                size_t n = strlen(prefixes[i]);
+                if (!strncmp(v, prefixes[i], n) && v[n] == '/')
+                        return n;
+        }
+        return 0;
+}
+
 int conf_parse_path(const char *v, const char *base_dir, char **ret, char *err, size_t errlen)
 {
         char *p;
@@ -90,6 +101,22 @@ int conf_parse_path(const char *v, const char *base_dir, char **ret, char *err, 
                 return gw_error(err, errlen, EINVAL, "expected a path, got an empty string");
         if (strlen(v) >= PATH_MAX)
                 return gw_error(err, errlen, EINVAL, "path longer than %d bytes", PATH_MAX - 1);
+        size_t cred = conf_credential_prefix(v);
+        if (cred) {
+                /* systemd sets it for a unit with LoadCredential=; the
+                 * directory is private to the service. */
+                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                if (!dir || dir[0] != '/')
+                        return gw_error(err, errlen, ENOKEY, "%s: $CREDENTIALS_DIRECTORY is not set "
+                                        "(set by systemd for a service with LoadCredential=)", v);
+                if (strlen(dir) + strlen(v + cred) >= PATH_MAX)
+                        return gw_error(err, errlen, EINVAL, "path longer than %d bytes", PATH_MAX - 1);
+                if (asprintf(&p, "%s%s", dir, v + cred) < 0)
+                        return gw_error(err, errlen, ENOMEM, "out of memory");
+                free(*ret);
+                *ret = p;
+                return 0;
+        }
         if (v[0] == '/' || !base_dir || !*base_dir) {
                 p = strdup(v);
         } else if (asprintf(&p, "%s/%s", base_dir, v) < 0) {

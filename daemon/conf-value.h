@@ -18,8 +18,15 @@ int conf_parse_string(const char *v, char *ret, size_t max, char *err, size_t er
 int conf_parse_id(const char *v, char *ret, size_t max, char *err, size_t errlen);
 bool conf_id_valid(const char *v);
 /* A path; relative paths are taken relative to base_dir (the directory of
- * the file the value came from) when base_dir is not NULL. */
+ * the file the value came from) when base_dir is not NULL.  A path in
+ * systemd's credential directory, `$CREDENTIALS_DIRECTORY/NAME` (also
+ * `${CREDENTIALS_DIRECTORY}/NAME` or the unit-file specifier `%d/NAME`), is
+ * expanded from the environment; -ENOKEY when the variable is unset (not
+ * running as a service with LoadCredential=). */
 int conf_parse_path(const char *v, const char *base_dir, char **ret, char *err, size_t errlen);
+/* The length of the credential-directory prefix v starts with (up to and
+ * without the '/'), or 0. */
+size_t conf_credential_prefix(const char *v);
 
 /* Splits a list on whitespace and commas into at most max words of at most
  * wordmax-1 bytes each.  Returns the number of words or -EINVAL. */

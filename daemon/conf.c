@@ -4,11 +4,13 @@
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf-value.h"
@@ -89,6 +91,24 @@ static int parse_bus(void *field, const char *v, const char *base_dir, char *err
                 return gw_error(err, errlen, EINVAL,
                                 "expected system, session, none or a D-Bus address "
                                 "(unix:path=...), got '%s'", v);
+        return 0;
+}
+
+/* A group name as useradd and systemd-sysusers accept them; empty: no
+ * group (root only). */
+static int parse_group(void *field, const char *v, const char *base_dir, char *err, size_t errlen)
+{
+        char **s = field;
+        size_t n = strlen(v);
+        if (n > 31 || (n && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n) ||
+            v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
+                return gw_error(err, errlen, EINVAL, "expected a group name (up to 31 of A-Z a-z 0-9 _ -, "
+                                "not starting with a digit or '-') or nothing, got '%s'", v);
+        char *d = n ? strdup(v) : NULL;
+        if (n && !d)
+                return -ENOMEM;
+        free(*s);
+        *s = d;
         return 0;
 }
 
@@ -229,6 +249,7 @@ static const KeyDef mqtt_keys[] = {
 
 static const KeyDef dbus_keys[] = {
         GC("bus", dbus, parse_bus),
+        GC("admin_group", dbus.admin_group, parse_group),
         { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -351,6 +372,7 @@ struct ConfigLoader {
         size_t dbus_fp_len;
 
         bool model_set[_MODEL_TASK_MAX];   /* [gateway] *_model given */
+        bool check;                        /* config_loader_set_check() */
         /* Where each [gateway]/[mqtt]/[dbus] key was last set, for errors
          * found once all files are read. */
         struct { const KeyDef *key; char *where; } *locs;
@@ -378,8 +400,8 @@ static void config_defaults(Config *c)
                       (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
                         *p = '-';
         strcpy(c->gateway.id, host);
-        c->gateway.model[MODEL_ACTIVITY] = strdup(CONF_MODEL_DIR "/activity.gwm");
-        c->gateway.model[MODEL_FOG] = strdup(CONF_MODEL_DIR "/fog.gwm");
+        c->gateway.model[MODEL_ACTIVITY] = strdup(CONF_ACTIVITY_MODEL_DEFAULT);
+        c->gateway.model[MODEL_FOG] = strdup(CONF_FOG_MODEL_DEFAULT);
         c->gateway.stats_interval = 60;
         c->gateway.log_events = true;
 
@@ -396,6 +418,7 @@ static void config_defaults(Config *c)
         c->mqtt.reconnect_max = 60;
 
         c->dbus.bus = BUS_SYSTEM;
+        c->dbus.admin_group = strdup(CONF_ADMIN_GROUP_DEFAULT);
 }
 
 static void device_defaults(DeviceConf *d)
@@ -436,6 +459,29 @@ static void entry_clear(Entry *e)
         free(e->value);
         free(e->file);
         free(e->base_dir);
+}
+
+void config_loader_set_check(ConfigLoader *l, bool check)
+{
+        l->check = check;
+}
+
+/* A line for Config.unchecked. */
+static int add_unchecked(Config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_unchecked(Config *c, const char *fmt, ...)
+{
+        char **n = realloc(c->unchecked, (c->n_unchecked + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        c->unchecked = n;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&n[c->n_unchecked], fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        c->n_unchecked++;
+        return 0;
 }
 
 ConfigLoader *config_loader_free(ConfigLoader *l)
@@ -604,6 +650,20 @@ static int conf_ini_handler(void *user, const char *section, const char *key, co
         if (!k)
                 return loader_fail(l, section, key, "unknown key");
         r = apply_key(k, l->config, value, l->base_dir, reason, sizeof reason);
+        if (r == -ENOKEY && l->check && k->type == T_PATH) {
+                /* A credential outside the service: kept as written, its
+                 * file is not checked. */
+                char **f = (char **) ((char *) l->config + k->offset);
+                free(*f);
+                *f = strdup(value);
+                if (!*f || add_unchecked(l->config, "%s:%u: [%s] %s: %s", l->file, l->line, section,
+                                         key, reason) < 0) {
+                        l->error = -ENOMEM;
+                        snprintf(l->err, sizeof l->err, "out of memory");
+                        return 1;
+                }
+                r = 0;
+        }
         if (r < 0)
                 return loader_fail(l, section, key, reason);
         for (int t = 0; t < _MODEL_TASK_MAX; t++)
@@ -698,20 +758,38 @@ static int parse_stream(ConfigLoader *l, const char *name, FILE *f, const char *
         return 0;
 }
 
+/* Anyone who can write the configuration decides what the daemon reads,
+ * writes and runs: refused when every user may write it (group write is
+ * left to the administrator, e.g. the group gaitway). */
+static int check_not_world_writable(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+        if ((st->st_mode & S_IWOTH) && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+                return gw_error(err, errlen, EPERM, "%s: writable by every user (mode %04o): refused; "
+                                "chmod o-w %s", path, (unsigned) (st->st_mode & 07777), path);
+        return 0;
+}
+
 int config_loader_add_file(ConfigLoader *l, const char *path, bool required, char *err, size_t errlen)
 {
+        struct stat st;
         FILE *f = fopen(path, "re");
         if (!f) {
                 if (errno == ENOENT && !required)
                         return 0;
                 return gw_error(err, errlen, errno, "%s: %s", path, strerror(errno));
         }
+        int r = fstat(fileno(f), &st) < 0 ? gw_error(err, errlen, errno, "%s: %s", path, strerror(errno))
+                                           : check_not_world_writable(path, &st, err, errlen);
+        if (r < 0) {
+                fclose(f);
+                return r;
+        }
         char *copy = strdup(path);
         if (!copy) {
                 fclose(f);
                 return -ENOMEM;
         }
-        int r = parse_stream(l, path, f, NULL, dirname(copy), err, errlen);
+        r = parse_stream(l, path, f, NULL, dirname(copy), err, errlen);
         free(copy);
         fclose(f);
         return r;
@@ -726,6 +804,13 @@ static int conf_filter(const struct dirent *de)
 int config_loader_add_dir(ConfigLoader *l, const char *dir, char *err, size_t errlen)
 {
         struct dirent **list;
+        struct stat st;
+        /* Anyone could add a drop-in to a world-writable directory. */
+        if (stat(dir, &st) == 0) {
+                int r = check_not_world_writable(dir, &st, err, errlen);
+                if (r < 0)
+                        return r;
+        }
         int n = scandir(dir, &list, conf_filter, alphasort);
         if (n < 0) {
                 if (errno == ENOENT)
@@ -755,12 +840,38 @@ int config_loader_add_string(ConfigLoader *l, const char *name, const char *text
         return parse_stream(l, name, NULL, text, base_dir, err, errlen);
 }
 
+/* A secret (password, private key) must be a regular file that not every
+ * user may read.  The systemd credential directory is private anyway. */
+static int check_secret(const char *key, const char *path, const struct stat *st, const char *where,
+                        char *err, size_t errlen)
+{
+        if (!S_ISREG(st->st_mode))
+                return gw_error(err, errlen, EINVAL, "%s[mqtt] %s: %s: not a regular file", where, key, path);
+        if (st->st_mode & S_IROTH)
+                return gw_error(err, errlen, EPERM, "%s[mqtt] %s: %s is readable by every user (mode %04o): "
+                                "refused; chmod o-r %s, or better pass it as a systemd credential",
+                                where, key, path, (unsigned) (st->st_mode & 07777), path);
+        return 0;
+}
+
 static int read_password(MqttConf *m, const char *where, char *err, size_t errlen)
 {
+        struct stat st;
         FILE *f = fopen(m->password_file, "re");
         if (!f)
                 return gw_error(err, errlen, errno, "%s[mqtt] password_file: %s: %s", where,
                                 m->password_file, strerror(errno));
+        if (fstat(fileno(f), &st) < 0) {
+                int r = gw_error(err, errlen, errno, "%s[mqtt] password_file: %s: %s", where,
+                                 m->password_file, strerror(errno));
+                fclose(f);
+                return r;
+        }
+        int r = check_secret("password_file", m->password_file, &st, where, err, errlen);
+        if (r < 0) {
+                fclose(f);
+                return r;
+        }
         char *line = NULL;
         size_t cap = 0;
         ssize_t n = getline(&line, &cap, f);
@@ -833,12 +944,13 @@ static int finish_device(ConfigLoader *l, PendingDevice *p, DeviceConf *d, char 
         if (r < 0)
                 return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] %s", p->file, p->line, p->id,
                                 reason);
+        /* The library's message names the setting ("smoothing.length: ..."). */
         if (gw_activity_config_check(&d->activity, reason, sizeof reason) < 0)
-                return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] smoothing: %s", p->file,
-                                p->line, p->id, reason);
+                return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] %s", p->file, p->line, p->id,
+                                reason);
         if (gw_fog_config_check(&d->fog, reason, sizeof reason) < 0)
-                return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] fog: %s", p->file, p->line,
-                                p->id, reason);
+                return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] %s", p->file, p->line, p->id,
+                                reason);
         if (d->n_names && d->n_units && d->n_names != d->n_units)
                 return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] units: %d units for %d channels",
                                 p->file, p->line, p->id, d->n_units, d->n_names);
@@ -890,13 +1002,23 @@ int config_loader_finish(ConfigLoader *l, Config **ret, char *err, size_t errlen
                         { "tls_ca", c->mqtt.tls_ca }, { "tls_cert", c->mqtt.tls_cert },
                         { "tls_key", c->mqtt.tls_key },
                 };
-                for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-                        if (files[i].path && access(files[i].path, R_OK) < 0)
-                                return gw_error(err, errlen, errno, "%s[mqtt] %s: %s: %s",
-                                                mqtt_key_location(l, files[i].key), files[i].key,
-                                                files[i].path, strerror(errno));
+                for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+                        struct stat st;
+                        const char *where = mqtt_key_location(l, files[i].key);
+                        /* Left unexpanded by a check-only load. */
+                        if (!files[i].path || conf_credential_prefix(files[i].path))
+                                continue;
+                        if (access(files[i].path, R_OK) < 0 || stat(files[i].path, &st) < 0)
+                                return gw_error(err, errlen, errno, "%s[mqtt] %s: %s: %s", where,
+                                                files[i].key, files[i].path, strerror(errno));
+                        if (files[i].path == c->mqtt.tls_key) {
+                                r = check_secret("tls_key", files[i].path, &st, where, err, errlen);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
         }
-        if (c->mqtt.password_file && c->mqtt.enabled) {
+        if (c->mqtt.password_file && c->mqtt.enabled && !conf_credential_prefix(c->mqtt.password_file)) {
                 r = read_password(&c->mqtt, mqtt_key_location(l, "password_file"), err, errlen);
                 if (r < 0)
                         return r;
@@ -965,6 +1087,10 @@ Config *config_free(Config *c)
         free(c->mqtt.tls_key);
         free(c->mqtt.ha_prefix);
         free(c->dbus.address);
+        free(c->dbus.admin_group);
+        for (size_t i = 0; i < c->n_unchecked; i++)
+                free(c->unchecked[i]);
+        free(c->unchecked);
         for (size_t i = 0; i < c->n_devices; i++) {
                 DeviceConf *d = &c->devices[i];
                 if (d->source && d->source_conf)

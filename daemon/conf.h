@@ -12,11 +12,17 @@
 
 #include "gaitway/decision.h"
 #include "gaitway/frontend.h"
+#include "gw-paths.h"
 #include "source.h"
 
-#define CONF_FILE_DEFAULT   "/etc/gaitway/gaitway.conf"
-#define CONF_DIR_DEFAULT    "/etc/gaitway/gaitway.conf.d"
-#define CONF_MODEL_DIR      "/usr/share/gaitway/models"
+/* GW_SYSCONFDIR and GW_PKGDATADIR come from meson's prefix, sysconfdir and
+ * datadir (daemon/meson.build). */
+#define CONF_FILE_DEFAULT   GW_SYSCONFDIR "/gaitway.conf"
+#define CONF_DIR_DEFAULT    GW_SYSCONFDIR "/gaitway.conf.d"
+#define CONF_MODEL_DIR      GW_PKGDATADIR "/models"
+#define CONF_ACTIVITY_MODEL_DEFAULT CONF_MODEL_DIR "/activity-ucihar.gwm"
+#define CONF_FOG_MODEL_DEFAULT      CONF_MODEL_DIR "/fog-daphnet.gwm"
+#define CONF_ADMIN_GROUP_DEFAULT    "gaitway"
 #define CONF_ID_MAX         64
 
 typedef enum {
@@ -71,6 +77,9 @@ typedef enum {
 typedef struct {
         BusKind bus;
         char *address;                   /* BUS_ADDRESS */
+        /* Members may call the methods that change state (Reload), as may
+         * root; NULL: root only. */
+        char *admin_group;
 } DbusConf;
 
 typedef struct DeviceConf {
@@ -107,12 +116,20 @@ typedef struct {
         /* Canonical text of each section, compared on reload. */
         char *mqtt_fingerprint;
         char *dbus_fingerprint;
+        /* What a check-only load (config_loader_set_check) could not
+         * verify, one line each, for gaitwayd --check-config to print. */
+        char **unchecked;
+        size_t n_unchecked;
 } Config;
 
 typedef struct ConfigLoader ConfigLoader;
 
 ConfigLoader *config_loader_new(void);
 ConfigLoader *config_loader_free(ConfigLoader *l);
+/* A check without the service's environment (gaitwayd --check-config):
+ * a path under $CREDENTIALS_DIRECTORY while the variable is unset is kept
+ * as written and listed in Config.unchecked instead of failing. */
+void config_loader_set_check(ConfigLoader *l, bool check);
 /* Adds a file; a missing file is an error only when required. */
 int config_loader_add_file(ConfigLoader *l, const char *path, bool required, char *err, size_t errlen);
 /* Adds the files ending in .conf in dir, in lexical order; a missing

@@ -93,8 +93,9 @@ static int parse_options(int argc, char **argv, Options *o)
         return 1;
 }
 
-/* Loads the configuration and the models and opens every device, starting
- * nothing. */
+/* Loads the configuration and the models and opens the replayed devices,
+ * starting nothing; says what it could not check without the service's
+ * environment (credentials, live devices). */
 static int check_config(const Options *o)
 {
         ManagerOptions mo = {
@@ -108,13 +109,33 @@ static int check_config(const Options *o)
         if (r < 0)
                 return 1;
         r = manager_check(m, err, sizeof err);
-        if (r < 0)
+        if (r < 0) {
                 fprintf(stderr, "%s\n", err);
-        else
-                printf("gaitwayd: configuration OK: gateway %s, %zu device(s)\n", m->config->gateway.id,
-                       m->config->n_devices);
+                manager_free(m);
+                return 1;
+        }
+        const Config *c = m->config;
+        size_t live = 0;
+        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+                if (c->gateway.model_not_installed[t])
+                        printf("gaitwayd: %s model %s is not installed: %s detection is off\n",
+                               model_task_name((ModelTask) t), c->gateway.model_not_installed[t],
+                               t == MODEL_FOG ? "freeze-of-gait" : "activity");
+        for (size_t i = 0; i < c->n_unchecked; i++)
+                printf("gaitwayd: not checked: %s\n", c->unchecked[i]);
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (!m->devices[i]) {
+                        printf("gaitwayd: device %s: keys checked; the %s source is not opened "
+                               "(live devices are opened when gaitwayd runs)\n", c->devices[i].id,
+                               c->devices[i].source->name);
+                        live++;
+                }
+        printf("gaitwayd: configuration OK: gateway %s, %zu device(s)", c->gateway.id, c->n_devices);
+        if (live)
+                printf(" (%zu live, not opened)", live);
+        printf("\n");
         manager_free(m);
-        return r < 0 ? 1 : 0;
+        return 0;
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)

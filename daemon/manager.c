@@ -394,18 +394,41 @@ int manager_start(Manager *m)
 
 int manager_check(Manager *m, char *err, size_t errlen)
 {
-        bool *kept = NULL;
-        int r = config_read(m, &m->config, err, errlen);
+        ConfigLoader *l = config_loader_new();
+        int r;
+
+        if (!l)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        /* Outside the service: credentials may be missing from the
+         * environment, and are then listed rather than refused. */
+        config_loader_set_check(l, true);
+        r = config_loader_add_file(l, m->opt.config_file, m->opt.config_required, err, errlen);
+        if (r == 0 && m->opt.config_dir)
+                r = config_loader_add_dir(l, m->opt.config_dir, err, errlen);
+        if (r == 0)
+                r = config_loader_finish(l, &m->config, err, errlen);
+        config_loader_free(l);
         if (r < 0)
                 return r;
         r = models_load(m->config, NULL, m->models, err, errlen);
         if (r < 0)
                 return r;
-        r = devices_create(m, m->config, m->models, NULL, 0, &m->devices, &kept, err, errlen);
-        free(kept);
-        if (r < 0)
-                return r;
-        m->n_devices = m->config->n_devices;
+        /* Sources that open offline (files) are opened and bound to the
+         * models; live ones stay NULL: no hardware, bus or loop needed. */
+        const Config *c = m->config;
+        m->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof *m->devices);
+        if (!m->devices)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        m->n_devices = c->n_devices;
+        for (size_t i = 0; i < c->n_devices; i++) {
+                DeviceModels dm;
+                if (!c->devices[i].source->opens_offline)
+                        continue;
+                device_models(c, &c->devices[i], m->models, &dm);
+                r = device_new(m, &c->devices[i], &dm, &m->devices[i], err, errlen);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

@@ -65,8 +65,10 @@ Manager *manager_free(Manager *m);
 /* Loads the configuration and models, creates sinks and devices, starts the
  * sources and tells systemd READY=1.  Errors are logged. */
 int manager_start(Manager *m);
-/* Loads the configuration and models and opens every device without
- * starting anything (gaitwayd --check-config).  The manager needs no loop. */
+/* Loads the configuration (check-only: see config_loader_set_check) and
+ * the models, and opens the devices whose source opens offline (replays),
+ * starting nothing (gaitwayd --check-config).  Live devices are validated
+ * but not opened: their entry in devices[] stays NULL.  No loop needed. */
 int manager_check(Manager *m, char *err, size_t errlen);
 /* Reloads the configuration; on any error the running one stays and err
  * says why. */

@@ -603,6 +603,7 @@ static const char *replay_address(const Source *base)
 
 const SourceKind source_replay = {
         .name = "replay",
+        .opens_offline = true,
         .conf_new = replay_conf_new,
         .conf_free = replay_conf_free,
         .conf_key = replay_conf_key,

@@ -240,13 +240,34 @@ class DbusDaemon:
         return self.start()
 
     def busctl(self, *args, check_rc=True, user=None):
+        """busctl as root, or as user: a name (its groups from the group
+        database) or nobody by default (no groups)."""
         cmd = ["busctl", "--address=" + self.address] + list(args)
-        if user:
-            cmd = ["setpriv", "--reuid=" + user, "--regid=nogroup", "--clear-groups"] + cmd
+        if user == "nobody":
+            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + cmd
+        elif user:
+            cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups"] + cmd
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
         if check_rc and p.returncode != 0:
             raise Failure("busctl %s: %s" % (" ".join(args), p.stderr.strip()))
         return p
+
+    def call_as(self, user, path, iface, method):
+        """Calls a method without arguments as user (as busctl does); returns
+        "ok" or "ERROR.NAME: message" (busctl shows some errors by errno
+        only)."""
+        code = ("import dbus,sys\nb=dbus.bus.BusConnection(sys.argv[1])\n"
+                "o=b.get_object('org.gaitway.Gateway1',sys.argv[2],introspect=False)\n"
+                "try:\n  o.get_dbus_method(sys.argv[4],sys.argv[3])(); print('ok')\n"
+                "except dbus.exceptions.DBusException as e:\n"
+                "  print('%s: %s' % (e.get_dbus_name(), e.get_dbus_message()))\n")
+        cmd = [PYTHON, "-c", code, self.address, path, iface, method]
+        if user == "nobody":
+            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + cmd
+        elif user:
+            cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups"] + cmd
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return (p.stdout.strip() or p.stderr.strip())
 
     def get(self, path, iface, prop):
         """A property as a Python value (busctl --json)."""
@@ -264,6 +285,49 @@ class DbusDaemon:
 
     def stop(self):
         stop(self.proc)
+
+
+class Accounts:
+    """Throwaway system users and groups (root only), removed by cleanup().
+    Names carry the pid so parallel tests do not collide."""
+
+    def __init__(self, ctx):
+        self.users, self.groups = [], []
+        ctx.cleanup.append(self.cleanup)
+
+    def group(self, name):
+        name = "%s%d" % (name, os.getpid())
+        subprocess.run(["groupadd", "--system", name], check=True, capture_output=True)
+        self.groups.append(name)
+        return name
+
+    def user(self, name, groups=()):
+        """A user with a group of its own name and the given supplementary
+        groups."""
+        name = "%s%d" % (name, os.getpid())
+        args = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+        if groups:
+            args += ["--groups", ",".join(groups)]
+        subprocess.run(args + [name], check=True, capture_output=True)
+        self.users.append(name)
+        return name
+
+    def cleanup(self):
+        for u in self.users:
+            subprocess.run(["userdel", u], capture_output=True)
+        for g in self.groups:
+            subprocess.run(["groupdel", g], capture_output=True)
+        self.users, self.groups = [], []
+
+
+def sanitizer_report(text):
+    """The first line of an AddressSanitizer, LeakSanitizer or
+    UndefinedBehaviorSanitizer report in a log, or None."""
+    for line in text.splitlines():
+        if "ERROR: AddressSanitizer" in line or "ERROR: LeakSanitizer" in line or \
+                "runtime error:" in line or "SUMMARY: UndefinedBehaviorSanitizer" in line:
+            return line.strip()
+    return None
 
 
 def read_monitor(path):
@@ -380,7 +444,7 @@ class Context:
         dicts, and the summary."""
         p = subprocess.run([self.gaitway, "replay", "--config", conf_path, "--device", device, "--events",
                             self.trace()], capture_output=True, text=True, timeout=120)
-        check(p.returncode == 0, "gaitway replay failed: " + p.stderr)
+        check(p.returncode == 0 and not sanitizer_report(p.stderr), "gaitway replay failed: " + p.stderr)
         lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
         return [l for l in lines if l["type"] != "summary"], [l for l in lines if l["type"] == "summary"][0]
 
@@ -421,36 +485,68 @@ def case(name, group):
     return deco
 
 
+def sanitized(path):
+    """Which sanitizers a binary was built with (from its symbols)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    return "+".join(n for n, sym in (("ASan", b"__asan_init"), ("UBSan", b"__ubsan_handle_"))
+                    if sym in data)
+
+
+def _logs(ctx):
+    for root, _, files in os.walk(ctx.dir):
+        for fname in files:
+            if fname.endswith(".log"):
+                yield os.path.join(root, fname)
+
+
 def run(name, groups):
     build = os.environ.get("GW_BUILD_ROOT") or sys.argv[1]
     passed = failed = 0
+    kinds = sanitized(os.path.join(build, "daemon", "gaitwayd"))
+    # Under build-asan the binaries must be the instrumented ones, and every
+    # report (a leak at gaitwayd's exit included) fails the case.
+    print("binaries: %s/daemon (%s)" % (build, kinds or "not sanitized"), flush=True)
     for group, cname, fn in CASES:
         if groups and group not in groups:
             continue
         ctx = Context(build)
         t0 = time.monotonic()
+        error = None
         try:
             fn(ctx)
-            passed += 1
-            print("ok     %s (%.1f s)" % (cname, time.monotonic() - t0), flush=True)
         except Exception as e:          # noqa: BLE001 - every failure is reported
-            failed += 1
-            print("FAILED %s: %s" % (cname, e), flush=True)
+            error = e
             if not isinstance(e, Failure):
                 traceback.print_exc()
-            for root, _, files in os.walk(ctx.dir):
-                for fname in files:
-                    if fname.endswith(".log"):
-                        p = os.path.join(root, fname)
-                        with open(p, errors="replace") as f:
-                            tail = f.read()[-3000:]
-                        print("--- %s\n%s" % (p, tail))
         finally:
+            # Cleanup stops the daemons first: LeakSanitizer reports at exit.
             for fn_cleanup in reversed(ctx.cleanup):
                 try:
                     fn_cleanup()
                 except Exception:       # noqa: BLE001
                     pass
-            shutil.rmtree(ctx.dir, ignore_errors=True)
+        for p in _logs(ctx):
+            with open(p, errors="replace") as f:
+                report = sanitizer_report(f.read())
+            if report and error is None:
+                error = Failure("sanitizer report in %s: %s" % (os.path.basename(p), report))
+        if error is None:
+            passed += 1
+            print("ok     %s (%.1f s)" % (cname, time.monotonic() - t0), flush=True)
+        else:
+            failed += 1
+            print("FAILED %s: %s" % (cname, error), flush=True)
+            for p in _logs(ctx):
+                with open(p, errors="replace") as f:
+                    text = f.read()
+                report = sanitizer_report(text)
+                # A sanitizer report is shown whole, other logs by their end.
+                shown = text[text.index(report):][:12000] if report else text[-3000:]
+                print("--- %s\n%s" % (p, shown))
+        shutil.rmtree(ctx.dir, ignore_errors=True)
     print("\ngaitway-test: %s: %d passed, %d failed" % (name, passed, failed))
     return 1 if failed else 0

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from gwtest import (Certs, DbusDaemon, Gaitwayd, Mosquitto, NotifySocket, Subscriber, case, check,
+from gwtest import (Accounts, Certs, DbusDaemon, Gaitwayd, Mosquitto, NotifySocket, Subscriber, case, check,
                     event_key, mqtt_events, read_monitor, run, stop, wait_for)
 
 FAST = "speed = max"
@@ -116,6 +116,7 @@ def tls_password(ctx):
     pw = os.path.join(ctx.dir, "mqtt.password")
     with open(pw, "w") as f:
         f.write("s3cret\n")
+    os.chmod(pw, 0o600)
     conf = ctx.config(FAST, mqtt=broker).replace(
         "[mqtt]", "[mqtt]\nusername = gw\npassword_file = %s\ntls_ca = %s\ntls_cert = %s\ntls_key = %s"
         % (pw, certs.ca, certs.client_cert, certs.client_key))
@@ -137,6 +138,7 @@ def tls_wrong_password(ctx):
     pw = os.path.join(ctx.dir, "mqtt.password")
     with open(pw, "w") as f:
         f.write("wrong\n")
+    os.chmod(pw, 0o600)
     conf = ctx.config("speed = 1\nloop = yes", mqtt=broker).replace(
         "[mqtt]", "[mqtt]\nusername = gw\npassword_file = %s\ntls_ca = %s" % (pw, certs.ca))
     gw = started(ctx, Gaitwayd(ctx, conf).start())
@@ -227,23 +229,42 @@ def dbus_reload(ctx):
     check("org.gaitway.Error.NoSuchDevice" in p.stderr or "No device" in p.stderr, "named error: " + p.stderr)
 
 
-@case("an unprivileged caller may read and list but not Reload", "dbus")
+@case("Reload: root and the admin group's members may, others are refused by name; anyone may read", "dbus")
 def dbus_unprivileged(ctx):
+    accounts = Accounts(ctx)
+    admins = accounts.group("gwitadm")
+    admin = accounts.user("gwitadmin", groups=[admins])
+    other = accounts.user("gwitother")
     bus = DbusDaemon(ctx.dir)
     ctx.cleanup.append(bus.stop)
     os.chmod(ctx.dir, 0o755)
-    started(ctx, Gaitwayd(ctx, ctx.config("speed = 1\nloop = yes", dbus=bus.address)).start())
+    conf = ctx.config("speed = 1\nloop = yes", dbus=bus.address).replace("[dbus]", "[dbus]\nadmin_group = " + admins)
+    gw = started(ctx, Gaitwayd(ctx, conf).start())
     wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
              what="the bus name")
-    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1",
-                   "ListDevices", user="nobody", check_rc=False)
-    check(p.returncode == 0 and "synth" in p.stdout, "nobody may list devices: %s" % p.stderr)
-    p = bus.busctl("get-property", "org.gaitway.Gateway1", "/org/gaitway/Gateway1/device/synth",
-                   "org.gaitway.Device1", "Connected", user="nobody", check_rc=False)
-    check(p.returncode == 0, "nobody may read properties: %s" % p.stderr)
-    p = bus.busctl("call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1", "Reload",
-                   user="nobody", check_rc=False)
-    check(p.returncode != 0 and "denied" in p.stderr.lower(), "Reload refused to nobody: %s" % p.stderr)
+    M = ("org.gaitway.Gateway1", "/org/gaitway/Gateway1", "org.gaitway.Gateway1")
+    for who in ("nobody", other):
+        p = bus.busctl("call", *M, "ListDevices", user=who, check_rc=False)
+        check(p.returncode == 0 and "synth" in p.stdout, "%s may list devices: %s" % (who, p.stderr))
+        p = bus.busctl("get-property", "org.gaitway.Gateway1", "/org/gaitway/Gateway1/device/synth",
+                       "org.gaitway.Device1", "Connected", user=who, check_rc=False)
+        check(p.returncode == 0, "%s may read properties: %s" % (who, p.stderr))
+        res = bus.call_as(who, M[1], M[2], "Reload")
+        check(res == "org.freedesktop.DBus.Error.AccessDenied: Reload needs root or membership of the "
+              "group '%s'" % admins, "Reload refused to %s with AccessDenied naming the group: %s" % (who, res))
+    reloads = gw.log().count("configuration reloaded")
+    res = bus.call_as(admin, M[1], M[2], "Reload")
+    check(res == "ok", "a member of %s may Reload: %s" % (admins, res))
+    p = bus.busctl("call", *M, "Reload", check_rc=False)
+    check(p.returncode == 0, "root may Reload: %s" % p.stderr)
+    check(gw.log().count("configuration reloaded") == reloads + 2, "exactly the two permitted reloads ran")
+    check("dbus: Reload refused to" in gw.log(), "a refusal is logged")
+    # Without the group, its members are refused too.
+    gw.write(conf.replace("admin_group = " + admins, "admin_group ="))
+    bus.busctl("call", *M, "Reload")
+    res = bus.call_as(admin, M[1], M[2], "Reload")
+    check(res == "org.freedesktop.DBus.Error.AccessDenied: Reload needs root",
+          "admin_group empty: root only: %s" % res)
 
 
 @case("a restarted dbus-daemon gets the name and objects back", "dbus")

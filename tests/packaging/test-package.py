@@ -208,6 +208,18 @@ if BUILD:
                 % (m.group(1) if m else "?"), out + err)
 else:
     t.note("no build directory given: meson install --destdir not checked")
+
+# The paths compiled into the daemon follow the prefix (configured only: the
+# header is generated at setup time).
+local = os.path.join(work, "build-local")
+r, out, err = run(["meson", "setup", local, ROOT, "--prefix=/usr/local", "-Dtests=false", "-Dman=disabled"])
+header = open(os.path.join(local, "daemon", "gw-paths.h")).read() if r == 0 else ""
+installed = json.loads(run(["meson", "introspect", "--installed", local])[1] or "{}") if r == 0 else {}
+t.check('GW_SYSCONFDIR "/usr/local/etc/gaitway"' in header and
+        'GW_PKGDATADIR "/usr/local/share/gaitway"' in header and
+        "/usr/local/etc/gaitway/gaitway.conf" in installed.values(),
+        "meson setup --prefix=/usr/local: gaitwayd reads /usr/local/etc/gaitway and the models under "
+        "/usr/local/share/gaitway, where the configuration is installed", out + err + header)
 shutil.rmtree(work, ignore_errors=True)
 
 # ---- purge --------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ static void test_default_model_not_installed_disables_task(void)
         Config *c = NULL;
         CU_ASSERT_EQUAL_FATAL(parse("", &c), 0);
         for (int t = 0; t < _MODEL_TASK_MAX; t++) {
-                const char *want = t == MODEL_ACTIVITY ? CONF_MODEL_DIR "/activity.gwm" : CONF_MODEL_DIR "/fog.gwm";
+                const char *want = t == MODEL_ACTIVITY ? CONF_ACTIVITY_MODEL_DEFAULT : CONF_FOG_MODEL_DEFAULT;
                 if (access(want, F_OK) == 0) {
                         CU_ASSERT_STRING_EQUAL(c->gateway.model[t], want);
                 } else {
@@ -333,7 +333,16 @@ static void test_units_checked(void)
 static void test_fog_thresholds_checked_by_library(void)
 {
         CU_ASSERT_EQUAL(parse_fails(device_text("fog_on_threshold = 0.3\nfog_off_threshold = 0.8\n")), -EINVAL);
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, "[device d1] fog:"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "[device d1] fog."));
+}
+
+static void test_library_check_message_not_prefixed_twice(void)
+{
+        /* gw_fog_config_check names "fog.off_threshold" itself (the key
+         * ranges leave the activity checker nothing to refuse). */
+        CU_ASSERT_EQUAL(parse_fails(device_text("fog_on_threshold = 0.3\nfog_off_threshold = 0.8\n")), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "] fog.off_threshold: "));
+        CU_ASSERT_PTR_NULL(strstr(err, "fog: fog"));
 }
 
 static void test_model_task_without_model_refused(void)
@@ -415,6 +424,7 @@ static void test_password_read_from_file(void)
         make_tmpdir();
         snprintf(p, sizeof p, "%s/pw", tmpdir);
         write_file(p, "s3cret;#\n");
+        CU_ASSERT_FATAL(chmod(p, 0600) == 0);
         snprintf(text, sizeof text, "[mqtt]\nusername = u\npassword_file = %s\n", p);
         CU_ASSERT_EQUAL_FATAL(parse(text, &c), 0);
         CU_ASSERT_STRING_EQUAL(c->mqtt.password, "s3cret;#");
@@ -426,6 +436,134 @@ static void test_missing_password_file_named(void)
 {
         CU_ASSERT_EQUAL(parse_fails("[mqtt]\npassword_file = /nonexistent/pw\n"), -ENOENT);
         CU_ASSERT_STRING_EQUAL(err, "test.conf:2: [mqtt] password_file: /nonexistent/pw: No such file or directory");
+}
+
+/* ---- credentials, secrets and permissions -------------------------------- */
+
+static void write_mode(const char *path, const char *text, mode_t mode)
+{
+        write_file(path, text);
+        CU_ASSERT_FATAL(chmod(path, mode) == 0);
+}
+
+static void test_credentials_directory_expanded(void)
+{
+        Config *c = NULL;
+        char p[256];
+        make_tmpdir();
+        snprintf(p, sizeof p, "%s/mqtt-password", tmpdir);
+        write_mode(p, "from-systemd\n", 0400);
+        setenv("CREDENTIALS_DIRECTORY", tmpdir, 1);
+        CU_ASSERT_EQUAL(parse("[mqtt]\nusername = u\npassword_file = $CREDENTIALS_DIRECTORY/mqtt-password\n", &c), 0);
+        CU_ASSERT_STRING_EQUAL(c ? c->mqtt.password_file : "", p);
+        CU_ASSERT_STRING_EQUAL(c && c->mqtt.password ? c->mqtt.password : "", "from-systemd");
+        config_free(c);
+        c = NULL;
+        CU_ASSERT_EQUAL(parse("[mqtt]\nusername = u\npassword_file = %d/mqtt-password\n", &c), 0);
+        CU_ASSERT_STRING_EQUAL(c ? c->mqtt.password_file : "", p);
+        config_free(c);
+        c = NULL;
+        CU_ASSERT_EQUAL(parse("[mqtt]\nusername = u\npassword_file = ${CREDENTIALS_DIRECTORY}/mqtt-password\n", &c), 0);
+        config_free(c);
+        unsetenv("CREDENTIALS_DIRECTORY");
+        remove_tree(tmpdir);
+}
+
+static void test_unset_credentials_directory_names_key(void)
+{
+        unsetenv("CREDENTIALS_DIRECTORY");
+        CU_ASSERT_EQUAL(parse_fails("[mqtt]\n\ntls_key = $CREDENTIALS_DIRECTORY/key\n"), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "test.conf:3: [mqtt] tls_key: $CREDENTIALS_DIRECTORY/key: "
+                                      "$CREDENTIALS_DIRECTORY is not set"));
+}
+
+static void test_check_only_lists_unresolved_credentials(void)
+{
+        Config *c = NULL;
+        unsetenv("CREDENTIALS_DIRECTORY");
+        ConfigLoader *l = config_loader_new();
+        config_loader_set_check(l, true);
+        int r = config_loader_add_string(l, "test.conf", "[mqtt]\nusername = u\n"
+                                         "password_file = $CREDENTIALS_DIRECTORY/pw\n", NULL, err, sizeof err);
+        if (r == 0)
+                r = config_loader_finish(l, &c, err, sizeof err);
+        config_loader_free(l);
+        CU_ASSERT_EQUAL_FATAL(r, 0);
+        CU_ASSERT_EQUAL(c->n_unchecked, 1);
+        CU_ASSERT_PTR_NOT_NULL(c->n_unchecked ? strstr(c->unchecked[0], "test.conf:3: [mqtt] password_file:") : NULL);
+        CU_ASSERT_PTR_NULL(c->mqtt.password);
+        config_free(c);
+}
+
+static void test_world_readable_password_refused(void)
+{
+        char p[256], text[400];
+        make_tmpdir();
+        snprintf(p, sizeof p, "%s/pw", tmpdir);
+        write_mode(p, "s3cret\n", 0644);
+        snprintf(text, sizeof text, "[mqtt]\nusername = u\npassword_file = %s\n", p);
+        CU_ASSERT_EQUAL(parse_fails(text), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "[mqtt] password_file: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "is readable by every user (mode 0644): refused"));
+        CU_ASSERT_PTR_NULL(strstr(err, "s3cret"));
+        CU_ASSERT_FATAL(chmod(p, 0640) == 0);
+        Config *c = NULL;
+        CU_ASSERT_EQUAL(parse(text, &c), 0);
+        config_free(c);
+        remove_tree(tmpdir);
+}
+
+static void test_world_readable_tls_key_refused(void)
+{
+        char cert[256], key[256], text[700];
+        make_tmpdir();
+        snprintf(cert, sizeof cert, "%s/c.pem", tmpdir);
+        snprintf(key, sizeof key, "%s/k.pem", tmpdir);
+        write_mode(cert, "cert\n", 0644);
+        write_mode(key, "key\n", 0604);
+        snprintf(text, sizeof text, "[mqtt]\ntls_cert = %s\ntls_key = %s\n", cert, key);
+        CU_ASSERT_EQUAL(parse_fails(text), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "test.conf:3: [mqtt] tls_key: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "(mode 0604)"));
+        CU_ASSERT_FATAL(chmod(key, 0600) == 0);
+        Config *c = NULL;
+        CU_ASSERT_EQUAL(parse(text, &c), 0);
+        config_free(c);
+        remove_tree(tmpdir);
+}
+
+static void test_world_writable_config_refused(void)
+{
+        char p[256], d[256];
+        Config *c = NULL;
+        make_tmpdir();
+        snprintf(p, sizeof p, "%s/gaitway.conf", tmpdir);
+        snprintf(d, sizeof d, "%s/gaitway.conf.d", tmpdir);
+        write_mode(p, "[gateway]\nid = x\n", 0666);
+        CU_ASSERT_EQUAL(config_load(p, true, NULL, &c, err, sizeof err), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "writable by every user (mode 0666): refused"));
+        CU_ASSERT_FATAL(chmod(p, 0664) == 0);
+        CU_ASSERT_EQUAL(config_load(p, true, NULL, &c, err, sizeof err), 0);
+        config_free(c);
+        c = NULL;
+        CU_ASSERT_FATAL(mkdir(d, 0777) == 0 && chmod(d, 0777) == 0);
+        CU_ASSERT_EQUAL(config_load(p, true, d, &c, err, sizeof err), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "gaitway.conf.d: writable by every user"));
+        remove_tree(tmpdir);
+}
+
+static void test_admin_group_values(void)
+{
+        Config *c = NULL;
+        CU_ASSERT_EQUAL_FATAL(parse("", &c), 0);
+        CU_ASSERT_STRING_EQUAL(c->dbus.admin_group, "gaitway");
+        config_free(c);
+        c = NULL;
+        CU_ASSERT_EQUAL_FATAL(parse("[dbus]\nadmin_group =\n", &c), 0);
+        CU_ASSERT_PTR_NULL(c->dbus.admin_group);
+        config_free(c);
+        CU_ASSERT_EQUAL(parse_fails("[dbus]\nadmin_group = wheel:x\n"), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "test.conf:2: [dbus] admin_group: expected a group name"));
 }
 
 static void test_fingerprint_tracks_device_keys(void)
@@ -467,6 +605,21 @@ void gw_test_register(void)
         gw_test_add(s, "a TLS file that cannot be read is named with its key", test_unreadable_tls_file_named);
         gw_test_add(s, "password_file is read at load", test_password_read_from_file);
         gw_test_add(s, "a missing password_file names the key and path", test_missing_password_file_named);
+        gw_test_add(s, "a library check's message is not prefixed with the key twice",
+                    test_library_check_message_not_prefixed_twice);
+        gw_test_add(s, "$CREDENTIALS_DIRECTORY/, ${CREDENTIALS_DIRECTORY}/ and %d/ expand from the environment",
+                    test_credentials_directory_expanded);
+        gw_test_add(s, "a credential path without $CREDENTIALS_DIRECTORY set names the key",
+                    test_unset_credentials_directory_names_key);
+        gw_test_add(s, "a check-only load lists unresolved credentials instead of failing",
+                    test_check_only_lists_unresolved_credentials);
+        gw_test_add(s, "a world-readable password file is refused, group-readable is not",
+                    test_world_readable_password_refused);
+        gw_test_add(s, "a world-readable TLS key is refused naming the key", test_world_readable_tls_key_refused);
+        gw_test_add(s, "a world-writable configuration file or drop-in directory is refused",
+                    test_world_writable_config_refused);
+        gw_test_add(s, "[dbus] admin_group defaults to gaitway, may be empty, must be a group name",
+                    test_admin_group_values);
 
         s = gw_test_suite("files");
         gw_test_add(s, "relative paths resolve against the file's directory", test_relative_paths_resolve_against_file);
