@@ -22,7 +22,9 @@ wearable.py), mosquitto on loopback, gaitwayd with the test models
   20 ms period (the maximum is reported to show they do)."""
 
 import argparse
+import bisect
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -138,7 +140,6 @@ def main():
                 k, n, t = line.split()
                 send_times.append(int(t))
         lat = []
-        import bisect
         with open(arrivals) as f:
             for line in f:
                 u = line.split()[0]
@@ -167,6 +168,7 @@ def main():
     finally:
         for p in reversed(procs):
             stop(p)
+        shutil.rmtree(ctx.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
