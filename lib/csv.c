@@ -170,7 +170,9 @@ static int fast_decimal(const char *s, size_t n, double *ret)
         int any = nd > 0 || (first > s && (first[-1] == '0'));
         if (p < end && *p == '.') {
                 const char *f = ++p;
-                if (m == 0) {
+                /* No significant integer digit so far (m itself may have
+                 * wrapped to 0 at 2^64). */
+                if (nd == 0) {
                         while (p < end && *p == '0')
                                 p++;
                         first = p;
