@@ -53,7 +53,10 @@ struct MqttClient {
         size_t n_inflight, cap_inflight;
         Backoff backoff;
         MqttClientStats stats;
-        char last_error[128];
+        char last_error[384];       /* the last failure logged as a warning */
+        /* libmosquitto's first error of this attempt ("OpenSSL Error[0]:
+         * ... certificate verify failed"): MOSQ_ERR_TLS alone says nothing. */
+        char lib_error[160];
 
         ev_io io;
         int io_fd, io_events;
@@ -66,6 +69,26 @@ struct MqttClient {
 
 static void client_link_lost(MqttClient *c, const char *reason);
 static void client_pump(MqttClient *c);
+
+/* The reason of a failed libmosquitto call, with the library's own error
+ * line for TLS failures (wrong CA, expired certificate, unreadable key). */
+static const char *client_error(MqttClient *c, int rc, char *buf, size_t n)
+{
+        if (rc == MOSQ_ERR_ERRNO)
+                return strerror(errno);
+        if (rc == MOSQ_ERR_TLS && c->lib_error[0]) {
+                /* "OpenSSL Error[0]: error:0A000086:SSL routines::certificate
+                 * verify failed" (the whole line is a debug message). */
+                const char *tail = strstr(c->lib_error, "::");
+                tail = tail ? tail + 2 : c->lib_error;
+                /* OpenSSL's queue holds no verification detail. */
+                snprintf(buf, n, "TLS error: %s%s", tail, strstr(tail, "certificate verify failed") ?
+                         " (the broker's certificate is not signed by tls_ca or the system's CAs, has "
+                         "expired, or does not name the host)" : "");
+                return buf;
+        }
+        return mosquitto_strerror(rc);
+}
 
 static void client_log_failure(MqttClient *c, const char *what)
 {
@@ -197,6 +220,7 @@ static void misc_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
         MqttClient *c = w->data;
+        char buf[384];
         int rc;
 
         if (revents & EV_READ) {
@@ -204,7 +228,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
                  * libmosquitto calls on_disconnect and closes the socket. */
                 rc = mosquitto_loop_read(c->mosq, 1);
                 if (rc != MOSQ_ERR_SUCCESS) {
-                        client_link_lost(c, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                        client_link_lost(c, client_error(c, rc, buf, sizeof buf));
                         return;
                 }
         }
@@ -212,7 +236,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
             (c->state == STATE_CONNECTING || c->state == STATE_CONNECTED)) {
                 rc = mosquitto_loop_write(c->mosq, 1);
                 if (rc != MOSQ_ERR_SUCCESS) {
-                        client_link_lost(c, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                        client_link_lost(c, client_error(c, rc, buf, sizeof buf));
                         return;
                 }
         }
@@ -242,16 +266,18 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 static void client_connect(MqttClient *c)
 {
+        char buf[384];
         int rc;
 
         c->state = STATE_CONNECTING;
+        c->lib_error[0] = 0;
         /* Closes any previous socket; libmosquitto keeps unacknowledged
          * QoS >= 1 messages and re-sends them once connected.  The name
          * lookup blocks (getaddrinfo): use an address or /etc/hosts. */
         rc = mosquitto_connect_async(c->mosq, c->opt.host, c->opt.port, c->opt.keepalive);
         if (rc != MOSQ_ERR_SUCCESS) {
                 c->stats.connect_failures++;
-                client_log_failure(c, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                client_log_failure(c, client_error(c, rc, buf, sizeof buf));
                 client_stop_io(c);
                 client_schedule_retry(c);
                 return;
@@ -359,6 +385,9 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *msg)
 {
+        MqttClient *c = obj;
+        if ((level & MOSQ_LOG_ERR) && !c->lib_error[0])
+                snprintf(c->lib_error, sizeof c->lib_error, "%s", msg);
         if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
                 log_debug("mqtt: libmosquitto: %s", msg);
 }

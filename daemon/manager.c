@@ -56,13 +56,15 @@ static int models_load(const Config *c, const ModelSlot *current, ModelSlot *ret
 
         for (size_t i = 0; i < c->n_devices; i++)
                 needed |= device_conf_models(&c->devices[i], c);
+        /* All of them: a failure frees every slot, also those not reached. */
+        for (int t = 0; t < _MODEL_TASK_MAX; t++)
+                ret[t] = (ModelSlot) { 0 };
 
         for (int t = 0; t < _MODEL_TASK_MAX; t++) {
                 ModelSlot *s = &ret[t];
                 const char *path = c->gateway.model[t];
                 const char *key = t == MODEL_ACTIVITY ? "activity_model" : "fog_model";
 
-                *s = (ModelSlot) { 0 };
                 if (!(needed & (1u << t)) || !path)
                         continue;
                 if (stat(path, &s->st) < 0) {

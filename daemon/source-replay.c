@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf-value.h"
 #include "conf.h"
@@ -58,7 +59,7 @@ typedef struct {
 
         int64_t first_t, last_t, loop_offset;
         bool seen_first;
-        ev_tstamp start_wall;           /* pacing: loop time of the first sample */
+        double start_mono;              /* pacing: CLOCK_MONOTONIC s of the first sample */
         int64_t start_t;
         uint64_t bad_rows_logged;
 } ReplaySource;
@@ -350,9 +351,18 @@ static int replay_read(ReplaySource *s, int64_t *t, float *v, bool allow_loop, c
         return 0;
 }
 
-static ev_tstamp replay_due(ReplaySource *s, int64_t t)
+/* Pacing follows CLOCK_MONOTONIC: ev_now() is derived from the wall clock,
+ * and a clock stepped backwards would stall the replay (forwards: a burst). */
+static double mono_now(void)
 {
-        return s->start_wall + (double) (t - s->start_t) / 1e9 / s->conf.speed;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double replay_due(ReplaySource *s, int64_t t)
+{
+        return s->start_mono + (double) (t - s->start_t) / 1e9 / s->conf.speed;
 }
 
 static void replay_schedule(ReplaySource *s);
@@ -363,7 +373,7 @@ static bool replay_batch(ReplaySource *s, bool paced)
 {
         char err[GW_ERR_MAX];
         size_t n = 0;
-        ev_tstamp now = paced ? ev_now(s->loop) : 0;
+        double now = paced ? mono_now() : 0;
 
         if (s->cb.busy && s->cb.busy(s->userdata)) {
                 s->paused = true;
@@ -386,8 +396,8 @@ static bool replay_batch(ReplaySource *s, bool paced)
                         s->have_next = true;
                 }
                 if (paced) {
-                        if (s->start_wall == 0) {
-                                s->start_wall = now;
+                        if (s->start_mono == 0) {
+                                s->start_mono = now;
                                 s->start_t = s->next_t;
                         }
                         if (replay_due(s, s->next_t) > now)
@@ -416,7 +426,7 @@ static void replay_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         for (;;) {
                 if (!replay_batch(s, true))
                         return;
-                if (s->have_next && replay_due(s, s->next_t) > ev_now(loop))
+                if (s->have_next && replay_due(s, s->next_t) > mono_now())
                         break;
         }
         replay_schedule(s);
@@ -430,7 +440,7 @@ static void replay_schedule(ReplaySource *s)
                 ev_idle_start(s->loop, &s->idle);
                 return;
         }
-        double wait = s->have_next ? replay_due(s, s->next_t) - ev_now(s->loop) : 0;
+        double wait = s->have_next ? replay_due(s, s->next_t) - mono_now() : 0;
         ev_timer_stop(s->loop, &s->timer);
         ev_timer_set(&s->timer, wait > 0 ? wait : 0, 0);
         ev_timer_start(s->loop, &s->timer);
@@ -541,7 +551,7 @@ static void replay_resume(Source *base)
         s->paused = false;
         if (s->conf.speed > 0)
                 /* Paced replays keep their schedule: a pause shifts time. */
-                s->start_wall = 0;
+                s->start_mono = 0;
         replay_schedule(s);
 }
 

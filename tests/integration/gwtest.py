@@ -108,8 +108,9 @@ class Mosquitto:
         except OSError:
             return False
 
-    def stop(self):
-        stop(self.proc)
+    def stop(self, sig=signal.SIGTERM):
+        """SIGTERM: a clean stop; SIGKILL: a crash (nothing flushed)."""
+        stop(self.proc, sig)
         self.proc = None
 
     def restart(self):
@@ -119,9 +120,10 @@ class Mosquitto:
 
 class Certs:
     """A CA, a server certificate for 127.0.0.1 and a client certificate,
-    made with openssl at test time."""
+    made with openssl at test time; server_expired: the server's
+    certificate expired in 2020."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, server_expired=False):
         d = tempfile.mkdtemp(prefix="certs-", dir=workdir)
         self.ca, self.ca_key = d + "/ca.pem", d + "/ca.key"
         self.server_cert, self.server_key = d + "/server.pem", d + "/server.key"
@@ -139,6 +141,21 @@ class Certs:
                 f.write(ext + "\n")
             ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
                 "-keyout", d + "/%s.key" % name, "-out", d + "/%s.csr" % name)
+            if name == "server" and server_expired:
+                # openssl x509 -req cannot back-date; openssl ca can.
+                os.makedirs(d + "/ca-db", exist_ok=True)
+                open(d + "/ca-db/index.txt", "w").close()
+                with open(d + "/ca-db/serial", "w") as f:
+                    f.write("01\n")
+                with open(d + "/ca.cnf", "w") as f:
+                    f.write("[ca]\ndefault_ca = d\n[d]\ndir = %s/ca-db\ndatabase = $dir/index.txt\n"
+                            "new_certs_dir = $dir\nserial = $dir/serial\ndefault_md = sha256\n"
+                            "policy = p\nx509_extensions = ext\n[p]\ncommonName = supplied\n"
+                            "[ext]\nsubjectAltName = IP:127.0.0.1\n" % d)
+                ssl("ca", "-batch", "-config", d + "/ca.cnf", "-cert", self.ca, "-keyfile", self.ca_key,
+                    "-in", d + "/server.csr", "-out", d + "/server.pem",
+                    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z")
+                continue
             ssl("x509", "-req", "-in", d + "/%s.csr" % name, "-CA", self.ca, "-CAkey", self.ca_key,
                 "-CAcreateserial", "-days", "2", "-extfile", d + "/%s.ext" % name,
                 "-out", d + "/%s.pem" % name)
