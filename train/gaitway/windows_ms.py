@@ -2,7 +2,9 @@
 
 The pocket model's front end: the raw accelerometer (gravity plus the
 wearer's acceleration, IIO sign) split by the 0.3 Hz gravity low-pass into
-body (userAcceleration-like) and gravity, the gyroscope passed through.  No
+body (userAcceleration-like) and gravity; the gyroscope minus its own 0.1 Hz
+low-pass, which removes a raw MEMS gyroscope's bias and drift (Core Motion's
+rotationRate has them removed already, a raw IIO gyroscope does not).  No
 median or 20 Hz low-pass: Core Motion's signals are already smoothed.  The
 anti-alias low-pass acts only on sources faster than 50 Hz."""
 
@@ -14,11 +16,13 @@ CHANNELS = ["body_acc_x", "body_acc_y", "body_acc_z", "gyro_x", "gyro_y", "gyro_
 UNITS = ["g"] * 3 + ["rad/s"] * 3
 
 SPEC = {
-    "inputs": [{"name": n, "unit": u} for n, u in zip(dm.RAW_NAMES, dm.RAW_UNITS)],
+    "inputs": ([{"name": "acc_" + a, "unit": "g"} for a in "xyz"]
+               + [{"name": "gyro_" + a, "unit": "rad/s", "gravity": {"order": 2, "cutoff_hz": 0.1}}
+                  for a in "xyz"]),
     "antialias": {"order": 4, "cutoff_hz": 20.0},
     "gravity": {"order": 3, "cutoff_hz": 0.3},
     "outputs": ([{"name": "body_acc_" + a, "input": "acc_" + a, "signal": "body"} for a in "xyz"]
-                + [{"name": "gyro_" + a, "input": "gyro_" + a, "signal": "filtered"}
+                + [{"name": "gyro_" + a, "input": "gyro_" + a, "signal": "body"}
                    for a in "xyz"]),
 }
 
