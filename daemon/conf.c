@@ -18,6 +18,15 @@
 #include "gaitway/common.h"
 
 #define LINE_MAX_BYTES 4096
+/* Bounds on what a configuration may ask for: every device costs its
+ * pipelines' memory, a D-Bus object and MQTT topics (a BLE adapter serves
+ * some ten links; a busy gateway a few dozen devices). */
+#define DEVICES_MAX 256
+/* Keys of one [device] section, the kinds' own included (about 40 exist). */
+#define DEVICE_KEYS_MAX 128
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static const char *const task_names[_MODEL_TASK_MAX] = {
         [MODEL_ACTIVITY] = "activity",
@@ -628,7 +637,23 @@ static int conf_ini_handler(void *user, const char *section, const char *key, co
                         return loader_fail(l, section, NULL,
                                            "device id must be 1 to 63 of A-Z a-z 0-9 . _ - "
                                            "([device <id>])");
+                bool known = false;
+                for (size_t i = 0; i < l->n_devices && !known; i++)
+                        known = !strcmp(l->devices[i].id, id);
+                if (!known && l->n_devices >= DEVICES_MAX) {
+                        char why[GW_ERR_MAX];
+                        snprintf(why, sizeof why, "[%s]: more than " STRINGIFY(DEVICES_MAX) " devices", section);
+                        return loader_fail(l, section, NULL, why);
+                }
                 PendingDevice *d = pending_device(l, id);
+                if (d && d->n_entries >= DEVICE_KEYS_MAX) {
+                        bool again = false;
+                        for (size_t i = 0; i < d->n_entries && !again; i++)
+                                again = !strcmp(d->entries[i].key, key);
+                        if (!again)
+                                return loader_fail(l, section, key, "more than " STRINGIFY(DEVICE_KEYS_MAX)
+                                                   " keys in one device section");
+                }
                 if (!d || device_entry(l, d, key, value) < 0) {
                         l->error = -ENOMEM;
                         snprintf(l->err, sizeof l->err, "out of memory");

@@ -121,7 +121,8 @@ static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *er
         for (size_t i = 0; i < s->n_objects; i++)
                 if (!strcmp(s->objects[i].device->id, id))
                         return sd_bus_reply_method_return(m, "o", s->objects[i].path);
-        return sd_bus_error_setf(error, ERROR_NO_SUCH_DEVICE, "No device '%s'", id);
+        /* An id is at most 63 bytes: a longer argument is not echoed whole. */
+        return sd_bus_error_setf(error, ERROR_NO_SUCH_DEVICE, "No device '%.64s'", id);
 }
 
 static bool in_group(gid_t want, sd_bus_creds *creds)

@@ -552,6 +552,31 @@ static void test_world_writable_config_refused(void)
         remove_tree(tmpdir);
 }
 
+static void test_device_count_bounded(void)
+{
+        size_t cap = 300 * 64, n = 0;
+        char *text = malloc(cap);
+        CU_ASSERT_FATAL(text != NULL);
+        for (int i = 0; i < 257; i++)
+                n += (size_t) snprintf(text + n, cap - n, "[device d%d]\nsource = replay\n", i);
+        CU_ASSERT_EQUAL(parse_fails(text), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(err, "test.conf:514: [device d256]: more than 256 devices");
+        free(text);
+}
+
+static void test_device_keys_bounded(void)
+{
+        size_t cap = 200 * 32, n = 0;
+        char *text = malloc(cap);
+        CU_ASSERT_FATAL(text != NULL);
+        n += (size_t) snprintf(text + n, cap - n, "[device d]\n");
+        for (int i = 0; i < 129; i++)
+                n += (size_t) snprintf(text + n, cap - n, "k%d = 1\n", i);
+        CU_ASSERT_EQUAL(parse_fails(text), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(err, "test.conf:130: [device d] k128: more than 128 keys in one device section");
+        free(text);
+}
+
 static void test_admin_group_values(void)
 {
         Config *c = NULL;
@@ -620,6 +645,9 @@ void gw_test_register(void)
                     test_world_writable_config_refused);
         gw_test_add(s, "[dbus] admin_group defaults to gaitway, may be empty, must be a group name",
                     test_admin_group_values);
+        gw_test_add(s, "more than 256 device sections are refused at the first one too many",
+                    test_device_count_bounded);
+        gw_test_add(s, "more than 128 keys in one device section are refused", test_device_keys_bounded);
 
         s = gw_test_suite("files");
         gw_test_add(s, "relative paths resolve against the file's directory", test_relative_paths_resolve_against_file);
