@@ -189,7 +189,49 @@ static void lstm_step(const int16_t *px, const int16_t *whh, const int32_t *rqhh
         lstm_gates(pre, H, c, h, tmp);
 }
 
+void gw_engine_int8_head(const gw_engine *e, const int16_t *h, int32_t *logits_q16)
+{
+        const gw_model *m = e->model;
+        int hp = e->lay.hp;
+
+        for (int i = 0; i < e->K; i++) {
+                const int16_t *w = (const int16_t *) gw_engine_buf(e, e->lay.head) + (size_t) i * 2 * hp;
+                int32_t a = dot16(w, h, 2 * hp);
+
+                logits_q16[i] = (int32_t) clamp64(rq(a, m->q.head_rq + 2 * i) + m->q.head_b[i],
+                                                  INT32_MIN, INT32_MAX);
+        }
+}
+
 int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
+{
+        if (!e || !xq || !logits_q16)
+                return -EINVAL;
+        if (!e->model->info.has_int8)
+                return -EOPNOTSUPP;
+        switch (e->isa) {
+#if defined(__x86_64__) || defined(__i386__)
+        case GW_ISA_AVX2:
+                gw_engine_int8_avx2(e, xq, logits_q16);
+                break;
+        case GW_ISA_SSE41:
+                gw_engine_int8_sse41(e, xq, logits_q16);
+                break;
+#endif
+#if defined(__aarch64__)
+        case GW_ISA_NEON:
+                gw_engine_int8_neon(e, xq, logits_q16);
+                break;
+#endif
+        default:
+                gw_engine_int8_c(e, xq, logits_q16);
+                break;
+        }
+        return 0;
+}
+
+/* The portable path, written so that compilers vectorise the dot products. */
+void gw_engine_int8_c(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
 {
         const gw_model *m;
         const gw_engine_layout *l;
@@ -197,11 +239,7 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
         int16_t *in, *c1, *c2, *h, *px, *pre, *cell, *tmp;
         int32_t *acc;
 
-        if (!e || !xq || !logits_q16)
-                return -EINVAL;
         m = e->model;
-        if (!m->info.has_int8)
-                return -EOPNOTSUPP;
         l = &e->lay;
         C = e->C, T = e->T, F = e->F, k = e->k, H = e->H, G = 4 * H, p = k / 2, T4 = T / 4;
         fp = l->fp, hp = l->hp;
@@ -261,13 +299,5 @@ int gw_engine_run_int8(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
         memset(cell, 0, (size_t) H * sizeof *cell);
         lstm_gates(pre, H, cell, h + hp, tmp);
 
-        /* docs/int8.md §5. */
-        for (int i = 0; i < e->K; i++) {
-                const int16_t *w = (const int16_t *) gw_engine_buf(e, l->head) + (size_t) i * 2 * hp;
-                int32_t a = dot16(w, h, 2 * hp);
-
-                logits_q16[i] = (int32_t) clamp64(rq(a, m->q.head_rq + 2 * i) + m->q.head_b[i],
-                                                  INT32_MIN, INT32_MAX);
-        }
-        return 0;
+        gw_engine_int8_head(e, h, logits_q16);
 }

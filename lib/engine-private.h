@@ -34,6 +34,44 @@ extern const int32_t gw_table_tanh_pair[GW_TABLE_SIZE - 1];
 /* Time steps whose LSTM input projections are computed in one batch. */
 #define GW_LSTM_BLOCK 8
 
+/* Instruction sets of the INT8 engine.  Every path computes the integers of
+ * docs/int8.md exactly; the golden tests run each one the CPU supports. */
+typedef enum {
+        GW_ISA_C,         /* portable C, vectorised by the compiler */
+        GW_ISA_SSE41,     /* x86-64 SSE4.1 */
+        GW_ISA_AVX2,      /* x86-64 AVX2 */
+        GW_ISA_NEON,      /* aarch64 Advanced SIMD */
+        GW_ISA_COUNT
+} gw_isa;
+
+bool gw_isa_supported(gw_isa isa);
+const char *gw_isa_name(gw_isa isa);
+/* GW_ENGINE_ISA when it names a supported path, else the best supported. */
+gw_isa gw_isa_default(void);
+
+/* The requantisation rq(acc, m, s) of docs/int8.md for 8 consecutive rows,
+ * in the form the SIMD paths evaluate it exactly with 32x32->64-bit
+ * multiplies and logical shifts:
+ *
+ *   acc' = clamp(acc, lo, hi)       outside [lo, hi] the row's result
+ *                                   saturates at the same value anyway, and
+ *                                   inside it rq fits int32
+ *   u    = acc' * m + 2^(s-1) + 2^63       as uint64 (0 <= u < 2^64)
+ *   rq   = (u >> s) - 2^(63-s)             taken modulo 2^32
+ *
+ * (u >> s = floor((acc' m + 2^(s-1)) / 2^s) + 2^(63-s) exactly.)  Rows
+ * beyond the tensor have m = 0, s = 1 and give 0. */
+typedef struct {
+        int32_t lo[8], hi[8];
+        int32_t m[8];
+        int32_t mo[8];            /* m of rows 1, 3, 5, 7 in lanes 0, 2, 4, 6 */
+        int32_t sub[8];           /* low 32 bits of 2^(63 - s) */
+        uint64_t add_e[4];        /* 2^(s-1) + 2^63 of rows 0, 2, 4, 6 */
+        uint64_t add_o[4];        /* ... of rows 1, 3, 5, 7 */
+        uint64_t sh_e[4];         /* s of rows 0, 2, 4, 6 */
+        uint64_t sh_o[4];         /* s of rows 1, 3, 5, 7 */
+} gw_rq8;
+
 /* Byte offsets of the scratch buffers and the packed weights. */
 typedef struct {
         /* Padded dimensions (multiples of GW_LANES) of the INT8 dot products. */
@@ -80,12 +118,32 @@ typedef struct {
         size_t whh_f;     /* [4H][hp] */
         size_t wih_b;     /* [4H][fp] */
         size_t head;      /* [K][2 hp] on [h8_fwd | 0.., h8_bwd | 0..] */
+
+        /* The SIMD paths' INT8 weights (present with the INT8 set): int16
+         * pairs (w[o][2q], w[o][2q+1]) as one int32, [pair q][output o],
+         * so that one broadcast pair of activations multiply-adds against
+         * 8 outputs at once.  Outputs are padded to 8: f8 = F rounded up;
+         * LSTM rows are ordered gate by gate with hp rows each (g8 = 4 hp),
+         * so the four gates of a hidden unit sit in the same lane. */
+        int f8, g8;
+        int np1, np2;     /* pairs of the conv1 and conv2 patches */
+        int npf, nph;     /* pairs of the LSTM input (fp / 2) and hidden state (hp / 2) */
+        size_t sw1;       /* [np1][f8] */
+        size_t sw2;       /* [np2][f8] */
+        size_t swihf;     /* [npf][g8] */
+        size_t swhh;      /* [nph][g8] */
+        size_t swihb;     /* [npf][g8] */
+        size_t sb1, sb2;  /* [f8] int32 conv biases */
+        size_t sbf, sbb;  /* [g8] int32 LSTM biases */
+        size_t srq1, srq2;            /* [f8 / 8] gw_rq8 */
+        size_t srqihf, srqhh, srqihb; /* [g8 / 8] gw_rq8 */
         size_t total;
 } gw_engine_layout;
 
 struct gw_engine {
         const gw_model *model;
         int C, K, T, F, k, H;
+        gw_isa isa;
         uint8_t *mem;
         gw_engine_layout lay;
 };
@@ -96,3 +154,17 @@ static inline void *gw_engine_buf(const gw_engine *e, size_t off)
 {
         return e->mem + off;
 }
+
+/* The INT8 window on each path (engine-int8*.c); the caller has checked the
+ * arguments and that the model has the INT8 set. */
+void gw_engine_int8_c(gw_engine *e, const int8_t *xq, int32_t *logits_q16);
+#if defined(__x86_64__) || defined(__i386__)
+void gw_engine_int8_sse41(gw_engine *e, const int8_t *xq, int32_t *logits_q16);
+void gw_engine_int8_avx2(gw_engine *e, const int8_t *xq, int32_t *logits_q16);
+#endif
+#if defined(__aarch64__)
+void gw_engine_int8_neon(gw_engine *e, const int8_t *xq, int32_t *logits_q16);
+#endif
+
+/* docs/int8.md §5 on h = [h8_fwd | 0.., h8_bwd | 0..] (2 hp int16). */
+void gw_engine_int8_head(const gw_engine *e, const int16_t *h, int32_t *logits_q16);

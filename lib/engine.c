@@ -87,11 +87,15 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
                 size_t s_in = align_up(((T + k - 1) * C + (size_t) l.lp1 - k * C) * e, a);
                 size_t s_c1 = align_up(((T / 2 + k - 1) * F + (size_t) l.lp2 - k * F) * e, a);
                 size_t s_c2 = align_up(T / 4 * (size_t) l.fp * e, a);
-                size_t s_px = align_up(blk * G * e, a);
-                size_t s_acc = align_up(G * sizeof(int32_t), a);
+                /* The SIMD paths keep the projections, the gate
+                 * pre-activations and the cell state in int32 lanes over
+                 * g8 = 4 hp rows (in px, acc and c). */
+                size_t g8 = 4 * (size_t) l.hp;
+                size_t s_px = align_up(blk * g8 * sizeof(int32_t), a);
+                size_t s_acc = align_up(g8 * sizeof(int32_t), a);
                 size_t s_g = align_up(G * e, a);
                 size_t s_h = align_up(2 * (size_t) l.hp * e, a);
-                size_t s_c = align_up(H * e, a);
+                size_t s_c = align_up((size_t) l.hp * sizeof(int32_t), a);
                 size_t s_t = align_up(10 * G, a);
 
                 l.bytes_int8 = place(s_c1, s_in, s_c2, s_px + s_acc + s_g + s_h + s_c + s_t,
@@ -131,6 +135,41 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
                 off += align_up(G * (size_t) l.fp * e, a);
                 l.head = off;
                 off += align_up(K * 2 * (size_t) l.hp * e, a);
+
+                l.f8 = (int) align_up(F, 8);
+                l.g8 = 4 * l.hp;
+                l.np1 = (int) ((k * C + 1) / 2);
+                l.np2 = (int) ((k * F + 1) / 2);
+                l.npf = l.fp / 2;
+                l.nph = l.hp / 2;
+                l.sw1 = off;
+                off += align_up((size_t) l.np1 * l.f8 * sizeof(int32_t), a);
+                l.sw2 = off;
+                off += align_up((size_t) l.np2 * l.f8 * sizeof(int32_t), a);
+                l.swihf = off;
+                off += align_up((size_t) l.npf * l.g8 * sizeof(int32_t), a);
+                l.swhh = off;
+                off += align_up((size_t) l.nph * l.g8 * sizeof(int32_t), a);
+                l.swihb = off;
+                off += align_up((size_t) l.npf * l.g8 * sizeof(int32_t), a);
+                l.sb1 = off;
+                off += align_up((size_t) l.f8 * sizeof(int32_t), a);
+                l.sb2 = off;
+                off += align_up((size_t) l.f8 * sizeof(int32_t), a);
+                l.sbf = off;
+                off += align_up((size_t) l.g8 * sizeof(int32_t), a);
+                l.sbb = off;
+                off += align_up((size_t) l.g8 * sizeof(int32_t), a);
+                l.srq1 = off;
+                off += align_up((size_t) l.f8 / 8 * sizeof(gw_rq8), a);
+                l.srq2 = off;
+                off += align_up((size_t) l.f8 / 8 * sizeof(gw_rq8), a);
+                l.srqihf = off;
+                off += align_up((size_t) l.g8 / 8 * sizeof(gw_rq8), a);
+                l.srqhh = off;
+                off += align_up((size_t) l.g8 / 8 * sizeof(gw_rq8), a);
+                l.srqihb = off;
+                off += align_up((size_t) l.g8 / 8 * sizeof(gw_rq8), a);
         }
         l.total = off > 0 ? off : a;
         *ret = l;
@@ -168,6 +207,150 @@ static void pack_rows(const int8_t *w, int rows, int n, int np, int16_t *out)
                         out[(size_t) r * np + j] = w[(size_t) r * n + j];
 }
 
+/* docs/int8.md's rq in int64, as the C path computes it. */
+static int64_t rq64(int64_t acc, int32_t m, int32_t s)
+{
+        return (acc * m + ((int64_t) 1 << (s - 1))) >> s;
+}
+
+/* The clamp bounds of gw_rq8: the largest acc whose rq is <= rlo (below
+ * it the result saturates low) and the smallest whose rq is >= rhi, over
+ * int32 accumulators; rq is non-decreasing in acc (m >= 0). */
+static void rq_bounds(int32_t m, int32_t s, int64_t rlo, int64_t rhi, int32_t *lo, int32_t *hi)
+{
+        int64_t a, b;
+
+        if (rq64(INT32_MIN, m, s) > rlo) {
+                *lo = INT32_MIN;
+        } else {
+                /* rq(a) <= rlo holds at a, find the last such. */
+                for (a = INT32_MIN, b = INT32_MAX; a < b;) {
+                        int64_t mid = a + (b - a + 1) / 2;
+
+                        if (rq64(mid, m, s) <= rlo)
+                                a = mid;
+                        else
+                                b = mid - 1;
+                }
+                *lo = (int32_t) a;
+        }
+        if (rq64(INT32_MAX, m, s) < rhi) {
+                *hi = INT32_MAX;
+        } else {
+                for (a = INT32_MIN, b = INT32_MAX; a < b;) {
+                        int64_t mid = a + (b - a) / 2;
+
+                        if (rq64(mid, m, s) >= rhi)
+                                b = mid;
+                        else
+                                a = mid + 1;
+                }
+                *hi = (int32_t) a;
+        }
+        if (*lo > *hi)
+                *lo = *hi;
+}
+
+/* One output row's requantisation into its gw_rq8 lane.  rlo and rhi are
+ * the rq values from which the row's next step saturates whatever follows
+ * (see the callers); bias is added to rlo/rhi's complement by the caller. */
+static void rq8_set(gw_rq8 *q, int lane, int32_t m, int32_t s, int64_t rlo, int64_t rhi)
+{
+        uint64_t add = ((uint64_t) 1 << (s - 1)) + ((uint64_t) 1 << 63);
+
+        rq_bounds(m, s, rlo, rhi, &q->lo[lane], &q->hi[lane]);
+        q->m[lane] = m;
+        q->sub[lane] = (int32_t) (uint32_t) ((uint64_t) 1 << (63 - s));
+        if (lane % 2) {
+                q->mo[lane - 1] = m;
+                q->add_o[lane / 2] = add;
+                q->sh_o[lane / 2] = (uint64_t) s;
+        } else {
+                q->add_e[lane / 2] = add;
+                q->sh_e[lane / 2] = (uint64_t) s;
+        }
+}
+
+/* Rows of a tensor into gw_rq8 blocks; row r goes to lane map(r).  Lanes
+ * without a row get m = 0, s = 1 (result 0). */
+static void rq8_fill(gw_rq8 *q, int lanes, const int32_t *rqp, const int32_t *bias, int rows,
+                     int per_gate, int hp, int64_t rlo, int64_t rhi)
+{
+        memset(q, 0, (size_t) lanes / 8 * sizeof *q);
+        for (int l = 0; l < lanes; l++)
+                rq8_set(&q[l / 8], l % 8, 0, 1, -1, 1);
+        for (int r = 0; r < rows; r++) {
+                int l = per_gate ? r / per_gate * hp + r % per_gate : r;
+                int64_t b = bias ? bias[r] : 0;
+
+                rq8_set(&q[l / 8], l % 8, rqp[2 * r], rqp[2 * r + 1], rlo - b, rhi - b);
+        }
+}
+
+/* w [rows][n] (int8) -> [pair q][lane] int32 of (w[r][2q], w[r][2q+1]);
+ * cin/k give the conv patch order (tap j, channel c) when k > 0. */
+static void pack_pairs(const int8_t *w, int rows, int n, int cin, int k, int per_gate, int hp,
+                       int lanes, int npairs, int32_t *out)
+{
+        memset(out, 0, (size_t) npairs * (size_t) lanes * sizeof *out);
+        for (int r = 0; r < rows; r++) {
+                int l = per_gate ? r / per_gate * hp + r % per_gate : r;
+
+                for (int p = 0; p < n; p++) {
+                        /* patch position p = j * cin + c reads w[r][c][j] */
+                        int8_t v = k > 0 ? w[((size_t) r * cin + p % cin) * k + p / cin]
+                                         : w[(size_t) r * n + p];
+                        uint32_t *cell = (uint32_t *) &out[(size_t) (p / 2) * lanes + l];
+
+                        *cell |= (uint32_t) (uint16_t) (int16_t) v << (16 * (p % 2));
+                }
+        }
+}
+
+static void pack_simd(gw_engine *e)
+{
+        const gw_model *m = e->model;
+        const gw_engine_layout *l = &e->lay;
+        int G = 4 * e->H, H = e->H, hp = l->hp;
+        int32_t *b;
+
+        pack_pairs(m->q.conv1_w, e->F, e->k * e->C, e->C, e->k, 0, 0, l->f8, l->np1,
+                   gw_engine_buf(e, l->sw1));
+        pack_pairs(m->q.conv2_w, e->F, e->k * e->F, e->F, e->k, 0, 0, l->f8, l->np2,
+                   gw_engine_buf(e, l->sw2));
+        pack_pairs(m->q.fwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->npf, gw_engine_buf(e, l->swihf));
+        pack_pairs(m->q.fwd_whh, G, H, 0, 0, H, hp, l->g8, l->nph, gw_engine_buf(e, l->swhh));
+        pack_pairs(m->q.bwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->npf, gw_engine_buf(e, l->swihb));
+
+        b = gw_engine_buf(e, l->sb1);
+        memset(b, 0, (size_t) l->f8 * sizeof *b);
+        memcpy(b, m->q.conv1_b, (size_t) e->F * sizeof *b);
+        b = gw_engine_buf(e, l->sb2);
+        memset(b, 0, (size_t) l->f8 * sizeof *b);
+        memcpy(b, m->q.conv2_b, (size_t) e->F * sizeof *b);
+        b = gw_engine_buf(e, l->sbf);
+        memset(b, 0, (size_t) l->g8 * sizeof *b);
+        for (int r = 0; r < G; r++)
+                b[r / H * hp + r % H] = m->q.fwd_b[r];
+        b = gw_engine_buf(e, l->sbb);
+        memset(b, 0, (size_t) l->g8 * sizeof *b);
+        for (int r = 0; r < G; r++)
+                b[r / H * hp + r % H] = m->q.bwd_b[r];
+
+        /* conv: clamp(rq(acc), 0, 127) saturates from rq <= 0 and rq >= 127. */
+        rq8_fill(gw_engine_buf(e, l->srq1), l->f8, m->q.conv1_rq, NULL, e->F, 0, 0, 0, 127);
+        rq8_fill(gw_engine_buf(e, l->srq2), l->f8, m->q.conv2_rq, NULL, e->F, 0, 0, 0, 127);
+        /* input projections: sat16(rq(acc) + bias). */
+        rq8_fill(gw_engine_buf(e, l->srqihf), l->g8, m->q.fwd_rq_ih, m->q.fwd_b, G, H, hp,
+                 INT16_MIN, INT16_MAX);
+        rq8_fill(gw_engine_buf(e, l->srqihb), l->g8, m->q.bwd_rq_ih, m->q.bwd_b, G, H, hp,
+                 INT16_MIN, INT16_MAX);
+        /* recurrent term: sat16(px + rq(acc)) with |px| <= 32768 saturates
+         * from rq <= -65536 and rq >= 65535 whatever px is. */
+        rq8_fill(gw_engine_buf(e, l->srqhh), l->g8, m->q.fwd_rq_hh, NULL, G, H, hp,
+                 -65536, 65535);
+}
+
 static void transpose_f32(const float *w, int rows, int cols, float *out)
 {
         for (int r = 0; r < rows; r++)
@@ -199,6 +382,7 @@ static void pack(gw_engine *e)
                                 head[(size_t) i * 2 * hp + j] = m->q.head_w[(size_t) i * 2 * H + j];
                                 head[(size_t) i * 2 * hp + hp + j] = m->q.head_w[(size_t) i * 2 * H + H + j];
                         }
+                pack_simd(e);
         }
 }
 
@@ -235,6 +419,7 @@ int gw_engine_new(const gw_model *m, gw_engine **ret)
         e->F = info->filters;
         e->k = info->kernel;
         e->H = info->hidden;
+        e->isa = gw_isa_default();
 
         pack(e);
         *ret = e;

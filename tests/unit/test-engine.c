@@ -274,8 +274,27 @@ static void test_quantizer_matches_reference(void)
         }
 }
 
-static void test_int8_bit_exact_every_shape(void)
+static gw_model *load_golden(const char *name);
+
+/* Every INT8 path: the engine's instruction sets (engine-isa.c). */
+static const char *const isas[] = { "c", "sse41", "avx2", "neon" };
+#define N_ISAS (sizeof isas / sizeof *isas)
+
+static bool isa_supported(const char *isa)
 {
+        gw_engine *e = NULL;
+        int r;
+
+        if (gw_engine_new(find_shape("odd")->model, &e) < 0)
+                return false;
+        r = gw_engine_set_isa(e, isa);
+        gw_engine_free(e);
+        return r == 0;
+}
+
+static void int8_bit_exact_on(const char *isa)
+{
+        printf("\n    [%s]", isa);
         for (int i = 0; i < n_shapes; i++) {
                 shape *s = &shapes[i];
                 size_t wl = (size_t) s->T * s->C;
@@ -286,6 +305,8 @@ static void test_int8_bit_exact_every_shape(void)
 
                 CU_ASSERT_PTR_NOT_NULL_FATAL(xq);
                 CU_ASSERT_EQUAL_FATAL(gw_engine_new(s->model, &e), 0);
+                CU_ASSERT_EQUAL_FATAL(gw_engine_set_isa(e, isa), 0);
+                CU_ASSERT_STRING_EQUAL(gw_engine_isa(e), isa);
                 for (int w = 0; w < s->n; w++) {
                         gw_model_quantize(s->model, s->x + w * wl, xq, (size_t) s->T);
                         CU_ASSERT_EQUAL(gw_engine_run_int8(e, xq, logits), 0);
@@ -295,13 +316,170 @@ static void test_int8_bit_exact_every_shape(void)
                         bad_prob += memcmp(prob, s->prob + (size_t) w * s->K,
                                            (size_t) s->K * sizeof *prob) != 0;
                 }
-                printf("\n    %s: %d/%d windows bit-exact", s->name, s->n - bad_logits, s->n);
+                printf(" %s %d/%d", s->name, s->n - bad_logits, s->n);
                 CU_ASSERT_EQUAL(bad_logits, 0);
                 CU_ASSERT_EQUAL(bad_prob, 0);
                 gw_engine_free(e);
                 free(xq);
         }
+}
+
+static void test_int8_bit_exact_every_shape(void)
+{
+        int ran = 0;
+
+        for (size_t i = 0; i < N_ISAS; i++)
+                if (isa_supported(isas[i])) {
+                        int8_bit_exact_on(isas[i]);
+                        ran++;
+                }
         printf(" ");
+        CU_ASSERT(ran >= 1);
+#if defined(__x86_64__)
+        CU_ASSERT(isa_supported("sse41") == (bool) __builtin_cpu_supports("sse4.1"));
+        CU_ASSERT(isa_supported("avx2") == (bool) __builtin_cpu_supports("avx2"));
+#endif
+}
+
+/* xorshift32: reproducible windows without libc's rand() state. */
+static uint32_t rng32(uint32_t *s)
+{
+        *s ^= *s << 13;
+        *s ^= *s >> 17;
+        *s ^= *s << 5;
+        return *s;
+}
+
+/* Random windows plus the extremes (all +127, all -127, alternating) on
+ * every shape and path, against the C path. */
+static int paths_disagree(gw_model *m, int n_random, uint32_t seed)
+{
+        const gw_model_info *info = gw_model_info_get(m);
+        size_t wl = (size_t) info->window * info->channels;
+        int8_t *xq = malloc(wl);
+        gw_engine *ref = NULL, *e = NULL;
+        int bad = 0;
+
+        if (!xq || gw_engine_new(m, &ref) < 0 || gw_engine_new(m, &e) < 0 ||
+            gw_engine_set_isa(ref, "c") < 0) {
+                free(xq);
+                gw_engine_free(ref);
+                gw_engine_free(e);
+                return -1;
+        }
+        for (size_t i = 1; i < N_ISAS; i++) {
+                if (gw_engine_set_isa(e, isas[i]) < 0)
+                        continue;
+                for (int w = 0; w < n_random + 3; w++) {
+                        int32_t a[GW_MAX_CLASSES], b[GW_MAX_CLASSES];
+
+                        for (size_t j = 0; j < wl; j++)
+                                xq[j] = w == n_random ? 127 : w == n_random + 1 ? -128 :
+                                        w == n_random + 2 ? (j % 2 ? 127 : -127) :
+                                        (int8_t) (rng32(&seed) % 255 - 127);
+                        gw_engine_run_int8(ref, xq, a);
+                        gw_engine_run_int8(e, xq, b);
+                        bad += memcmp(a, b, (size_t) info->classes * sizeof *a) != 0;
+                }
+        }
+        gw_engine_free(ref);
+        gw_engine_free(e);
+        free(xq);
+        return bad;
+}
+
+static void test_int8_paths_agree_on_random_and_extreme_windows(void)
+{
+        for (int i = 0; i < n_shapes; i++)
+                CU_ASSERT_EQUAL(paths_disagree(shapes[i].model, 50, 1234567u + (uint32_t) i), 0);
+}
+
+/* The SIMD paths clamp accumulators where the result saturates anyway and
+ * shift in 64-bit lanes: every multiplier and shift the loader accepts
+ * (m in [2^30, 2^31) or 0, s in 1..62) must give the C path's integers.
+ * The requantisation tables of a loaded model are rewritten in place
+ * before the engines pack them. */
+static void test_int8_paths_agree_for_every_requant_scale(void)
+{
+        gw_model *m = load_golden("golden/uci-har.gwm");
+        uint32_t seed = 99;
+        int bad = 0;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        for (int round = 0; round < 12; round++) {
+                int32_t *tabs[] = { (int32_t *) m->q.conv1_rq, (int32_t *) m->q.conv2_rq,
+                                    (int32_t *) m->q.fwd_rq_ih, (int32_t *) m->q.fwd_rq_hh,
+                                    (int32_t *) m->q.bwd_rq_ih, (int32_t *) m->q.head_rq };
+                int rows[] = { m->info.filters, m->info.filters, 4 * m->info.hidden,
+                               4 * m->info.hidden, 4 * m->info.hidden, m->info.classes };
+
+                for (size_t t = 0; t < sizeof tabs / sizeof *tabs; t++)
+                        for (int r = 0; r < rows[t]; r++) {
+                                uint32_t v = rng32(&seed);
+
+                                tabs[t][2 * r] = v % 16 == 0 ? 0 : (int32_t) ((1u << 30) | (v >> 2));
+                                /* small shifts (huge multipliers) in early
+                                 * rounds, the whole range later */
+                                tabs[t][2 * r + 1] = round < 4 ? 1 + (int32_t) (rng32(&seed) % 8) :
+                                                     1 + (int32_t) (rng32(&seed) % 62);
+                        }
+                bad += paths_disagree(m, 8, seed);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        gw_model_free(m);
+}
+
+static void test_engine_isa_names_and_refusals(void)
+{
+        gw_engine *e = NULL;
+        const char *best;
+
+        CU_ASSERT_EQUAL_FATAL(gw_engine_new(find_shape("odd")->model, &e), 0);
+        best = gw_engine_isa(e);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(best);
+        CU_ASSERT_EQUAL(gw_engine_set_isa(e, "c"), 0);
+        CU_ASSERT_STRING_EQUAL(gw_engine_isa(e), "c");
+        CU_ASSERT_EQUAL(gw_engine_set_isa(e, "mmx"), -EINVAL);
+        CU_ASSERT_EQUAL(gw_engine_set_isa(e, NULL), -EINVAL);
+        CU_ASSERT_EQUAL(gw_engine_set_isa(NULL, "c"), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(gw_engine_isa(e), "c");
+        CU_ASSERT_PTR_NULL(gw_engine_isa(NULL));
+#if defined(__x86_64__)
+        CU_ASSERT_EQUAL(gw_engine_set_isa(e, "neon"), -EOPNOTSUPP);
+        CU_ASSERT_STRING_EQUAL(best, __builtin_cpu_supports("avx2") ? "avx2" :
+                                     __builtin_cpu_supports("sse4.1") ? "sse41" : "c");
+#elif defined(__aarch64__)
+        CU_ASSERT_EQUAL(gw_engine_set_isa(e, "avx2"), -EOPNOTSUPP);
+        CU_ASSERT_STRING_EQUAL(best, "neon");
+#endif
+        gw_engine_free(e);
+}
+
+static void test_engine_isa_from_environment(void)
+{
+        const char *old = getenv("GW_ENGINE_ISA");
+        char *saved = old ? strdup(old) : NULL;
+        gw_engine *e = NULL, *best = NULL;
+
+        unsetenv("GW_ENGINE_ISA");
+        CU_ASSERT_EQUAL_FATAL(gw_engine_new(find_shape("odd")->model, &best), 0);
+        for (size_t i = 0; i < N_ISAS; i++) {
+                setenv("GW_ENGINE_ISA", isas[i], 1);
+                CU_ASSERT_EQUAL_FATAL(gw_engine_new(find_shape("odd")->model, &e), 0);
+                CU_ASSERT_STRING_EQUAL(gw_engine_isa(e),
+                                       isa_supported(isas[i]) ? isas[i] : gw_engine_isa(best));
+                gw_engine_free(e);
+        }
+        setenv("GW_ENGINE_ISA", "bogus", 1);
+        CU_ASSERT_EQUAL_FATAL(gw_engine_new(find_shape("odd")->model, &e), 0);
+        CU_ASSERT_STRING_EQUAL(gw_engine_isa(e), gw_engine_isa(best));
+        gw_engine_free(e);
+        gw_engine_free(best);
+        if (saved)
+                setenv("GW_ENGINE_ISA", saved, 1);
+        else
+                unsetenv("GW_ENGINE_ISA");
+        free(saved);
 }
 
 static void test_int8_argmax_agrees_with_fp32(void)
@@ -723,8 +901,16 @@ void gw_test_register(void)
                     test_fp32_every_shape_matches_pytorch);
         gw_test_add(s, "gw_model_quantize matches the reference quantiser on every window",
                     test_quantizer_matches_reference);
-        gw_test_add(s, "INT8 logits and Q15 probabilities equal the integer reference bit for bit",
+        gw_test_add(s, "INT8 logits and Q15 probabilities equal the integer reference bit for bit on every path the CPU supports",
                     test_int8_bit_exact_every_shape);
+        gw_test_add(s, "every INT8 path the CPU supports equals the reference on random and extreme windows",
+                    test_int8_paths_agree_on_random_and_extreme_windows);
+        gw_test_add(s, "every INT8 path gives the C path's integers for every multiplier and shift",
+                    test_int8_paths_agree_for_every_requant_scale);
+        gw_test_add(s, "gw_engine_set_isa names the paths and refuses unknown or unsupported ones",
+                    test_engine_isa_names_and_refusals);
+        gw_test_add(s, "GW_ENGINE_ISA picks a supported path for new engines, else the best",
+                    test_engine_isa_from_environment);
         gw_test_add(s, "INT8 argmax agrees with FP32 on at least 95% of UCI-HAR windows",
                     test_int8_argmax_agrees_with_fp32);
         gw_test_add(s, "INT8 input -128 reads as -127", test_int8_input_minus_128_reads_as_minus_127);

@@ -22,6 +22,15 @@ gw_engine *gw_engine_free(gw_engine *e);
 
 const gw_model *gw_engine_model(const gw_engine *e);
 
+/* The instruction set gw_engine_run_int8() uses: "avx2", "sse41", "neon" or
+ * "c".  A new engine takes the best one the CPU supports, or the one the
+ * environment variable GW_ENGINE_ISA names if the CPU supports it.  Every
+ * path gives bit-identical results (docs/int8.md).  gw_engine_set_isa()
+ * returns -EINVAL for an unknown name and -EOPNOTSUPP when the CPU (or the
+ * build's architecture) lacks the path. */
+const char *gw_engine_isa(const gw_engine *e);
+int gw_engine_set_isa(gw_engine *e, const char *isa);
+
 /* FP32 reference: x holds T x C floats time-major in the model's channel
  * units (normalisation is applied inside); writes K logits. */
 int gw_engine_run_fp32(gw_engine *e, const float *x, float *logits);

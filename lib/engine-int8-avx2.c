@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* The INT8 window with AVX2 (8 int32 lanes), compiled for AVX2 through
+ * function attributes so that the rest of the library stays portable
+ * x86-64; engine-isa.c runs it only on CPUs that report AVX2. */
+
+#include <string.h>
+
+#include "engine-private.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define GW_SIMD_FN    static inline __attribute__((target("avx2"), always_inline))
+#define GW_SIMD_ENTRY __attribute__((target("avx2")))
+#define GW_SIMD_NAME(n) n##_avx2
+#define VW 8
+#define CONV_NP 2
+#define PROJ_NT 4
+#define REC_NB 4
+
+/* A GCC/clang vector of int32 rather than __m256i: its + is a plain lane add
+ * that both compilers keep in the accumulator's register (__m256i adds go
+ * through 64-bit-lane types, and gcc then copies every accumulator once
+ * per loop iteration). */
+typedef int32_t V __attribute__((vector_size(32)));
+#define M(v) ((__m256i) (v))
+
+#define v_zero() ((V) { 0 })
+#define v_set1(x) ((V) _mm256_set1_epi32(x))
+#define v_add(a, b) ((a) + (b))
+#define v_max(a, b) ((V) _mm256_max_epi32(M(a), M(b)))
+#define v_min(a, b) ((V) _mm256_min_epi32(M(a), M(b)))
+#define v_mullo(a, b) ((V) _mm256_mullo_epi32(M(a), M(b)))
+#define v_madd(a, b) ((V) _mm256_madd_epi16(M(a), M(b)))
+#define v_srai(a, n) ((V) _mm256_srai_epi32(M(a), n))
+
+GW_SIMD_FN V v_load(const int32_t *p)
+{
+        return (V) _mm256_loadu_si256((const __m256i *) (const void *) p);
+}
+
+GW_SIMD_FN void v_store(int32_t *p, V v)
+{
+        _mm256_storeu_si256((__m256i *) (void *) p, M(v));
+}
+
+/* The int16 pair at p (any alignment) in every lane. */
+GW_SIMD_FN V v_bcast(const int16_t *p)
+{
+        int32_t v;
+
+        memcpy(&v, p, sizeof v);
+        return (V) _mm256_set1_epi32(v);
+}
+
+/* Lanes known to fit int16, narrowed and stored as 8 int16. */
+GW_SIMD_FN void v_store16(int16_t *p, V v)
+{
+        __m256i n = _mm256_permute4x64_epi64(_mm256_packs_epi32(M(v), M(v)), 0x08);
+
+        _mm_storeu_si128((__m128i *) (void *) p, _mm256_castsi256_si128(n));
+}
+
+/* gw_rq8: clamp, 32x32->64 products of the even and odd lanes, the biased
+ * rounding add, per-lane logical shifts, back to 32-bit lanes. */
+GW_SIMD_FN V v_rq(V acc, const gw_rq8 *q, int half)
+{
+        __m256i a = M(v_min(v_max(acc, v_load(q->lo)), v_load(q->hi)));
+        __m256i pe = _mm256_mul_epi32(a, M(v_load(q->m)));
+        __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), M(v_load(q->mo)));
+
+        (void) half;
+        pe = _mm256_add_epi64(pe, _mm256_loadu_si256((const __m256i *) (const void *) q->add_e));
+        po = _mm256_add_epi64(po, _mm256_loadu_si256((const __m256i *) (const void *) q->add_o));
+        pe = _mm256_srlv_epi64(pe, _mm256_loadu_si256((const __m256i *) (const void *) q->sh_e));
+        po = _mm256_srlv_epi64(po, _mm256_loadu_si256((const __m256i *) (const void *) q->sh_o));
+        return (V) _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xaa) - v_load(q->sub);
+}
+
+/* docs/int8.md §4 on Q3.12 lanes (within int16): segment pre >> 8 (as an
+ * offset from entry 128), frac = pre & 255.  The pair table holds
+ * T[i] + 32768 in its low half (xor 0x8000 makes it T[i] as int16) and
+ * the slope above, so one madd against (256, frac) gives
+ * 256 T[i] + slope * frac, and (that + 128) >> 8 is the interpolation. */
+GW_SIMD_FN V v_table(const int32_t *pairs, V pre)
+{
+        const __m256i frac_hi = _mm256_setr_epi8(-128, -128, 0, -128, -128, -128, 4, -128,
+                                           -128, -128, 8, -128, -128, -128, 12, -128,
+                                           -128, -128, 0, -128, -128, -128, 4, -128,
+                                           -128, -128, 8, -128, -128, -128, 12, -128);
+        V seg = (V) _mm256_i32gather_epi32((const int *) (pairs + 128), M(v_srai(pre, 8)), 4);
+        V fv = (V) _mm256_shuffle_epi8(M(pre), frac_hi) | 256;
+
+        seg ^= 0x8000;
+        return v_srai(v_madd(seg, fv) + 128, 8);
+}
+
+GW_SIMD_FN void in_convert(const int8_t *x, int16_t *out, size_t n)
+{
+        const __m256i lo = _mm256_set1_epi16(-127);
+        size_t i = 0;
+
+        for (; i + 16 <= n; i += 16) {
+                __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (const void *) (x + i)));
+
+                _mm256_storeu_si256((__m256i *) (void *) (out + i), _mm256_max_epi16(v, lo));
+        }
+        for (; i < n; i++)
+                out[i] = x[i] < -127 ? -127 : x[i];
+}
+
+#include "engine-int8-simd.h"
+
+#endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* The INT8 window (docs/int8.md) on a SIMD instruction set, written once
+ * against a few vector operations that engine-int8-avx2.c, -sse41.c and
+ * -neon.c define before including this file.  Only those files include it.
+ *
+ * Why this shape: every product is an int16 pair times an int16 pair summed
+ * into an int32 lane (pmaddwd; two vmull on NEON), which is exact for the
+ * scheme's [-127, 127] values.  The weights are packed [pair][output]
+ * (engine.c, pack_simd), so one broadcast pair of activations meets 8
+ * outputs per 8 lanes: the conv blocks and the LSTM input projections are
+ * small matrix products blocked over several time steps (the weights loaded
+ * once per pair serve them all), the recurrent product runs over the gate
+ * rows with h broadcast pair by pair.  Requantisation is exact in 64-bit
+ * lanes (gw_rq8), the activation tables are read per lane.  Summation order
+ * differs from the C path; integer sums are exact, so results do not.
+ *
+ * The includer defines:
+ *   GW_SIMD_FN            attributes of the helpers (static inline, target)
+ *   GW_SIMD_ENTRY         attributes of the entry point (target)
+ *   GW_SIMD_NAME(n)       the entry point's name
+ *   VW                    int32 lanes per vector (4 or 8)
+ *   V                     the vector type
+ *   v_zero v_set1 v_load v_store v_bcast v_madd v_add v_max v_min v_mullo
+ *   v_srai v_store16 v_rq v_table in_convert
+ *   CONV_NP               pooled outputs per conv tile (time steps / 2)
+ *   PROJ_NT               time steps per input-projection tile
+ *   REC_NB                vectors per recurrent tile
+ * Tiles cover 16 outputs (16 / VW vectors); an 8-output tile takes the
+ * rest (f8 and g8 are multiples of 8). */
+
+#include <string.h>
+
+#define TILE_NB   (16 / VW)
+#define HALF_NB   (8 / VW)
+#define MAX_ROWS  4           /* time rows of one tile */
+
+/* Stores n <= VW int16 values of v. */
+GW_SIMD_FN void store16_n(int16_t *p, V v, int n)
+{
+        if (n >= VW) {
+                v_store16(p, v);
+        } else if (n > 0) {
+                int16_t tmp[VW];
+
+                v_store16(tmp, v);
+                memcpy(p, tmp, (size_t) n * sizeof *p);
+        }
+}
+
+/* acc[t][b] = sum over pairs q of x_t[2q..2q+1] . w[q][o0 + b VW ..], for
+ * NT <= 4 rows x_t = x + t * stride and NB <= 4 vectors of outputs.  The
+ * accumulators are named variables rather than an array: with NT and NB
+ * constant after inlining, gcc and clang both keep exactly the live ones
+ * in registers (arrays of vectors were left in memory by one of them). */
+#define MAC_ROW(t)                                                              \
+        if (NT > t) {                                                           \
+                V xb = v_bcast(xr + (size_t) (t) * stride);                     \
+                a##t##0 = v_add(v_madd(xb, w0), a##t##0);                       \
+                if (NB > 1)                                                     \
+                        a##t##1 = v_add(v_madd(xb, w1), a##t##1);               \
+                if (NB > 2)                                                     \
+                        a##t##2 = v_add(v_madd(xb, w2), a##t##2);               \
+                if (NB > 3)                                                     \
+                        a##t##3 = v_add(v_madd(xb, w3), a##t##3);               \
+        }
+#define MAC_OUT(t)                                                              \
+        acc[t][0] = a##t##0, acc[t][1] = a##t##1, acc[t][2] = a##t##2, acc[t][3] = a##t##3
+
+GW_SIMD_FN void mac_tile(const int16_t *x, int stride, int npairs, const int32_t *w, int ldw,
+                         int o0, const int NT, const int NB, V acc[MAX_ROWS][4])
+{
+        V a00 = v_zero(), a01 = v_zero(), a02 = v_zero(), a03 = v_zero();
+        V a10 = v_zero(), a11 = v_zero(), a12 = v_zero(), a13 = v_zero();
+        V a20 = v_zero(), a21 = v_zero(), a22 = v_zero(), a23 = v_zero();
+        V a30 = v_zero(), a31 = v_zero(), a32 = v_zero(), a33 = v_zero();
+
+        for (int q = 0; q < npairs; q++) {
+                const int32_t *wq = w + (size_t) q * ldw + o0;
+                const int16_t *xr = x + 2 * q;
+                V w0 = v_load(wq);
+                V w1 = NB > 1 ? v_load(wq + VW) : v_zero();
+                V w2 = NB > 2 ? v_load(wq + 2 * VW) : v_zero();
+                V w3 = NB > 3 ? v_load(wq + 3 * VW) : v_zero();
+
+                MAC_ROW(0)
+                MAC_ROW(1)
+                MAC_ROW(2)
+                MAC_ROW(3)
+        }
+        MAC_OUT(0);
+        MAC_OUT(1);
+        MAC_OUT(2);
+        MAC_OUT(3);
+}
+
+#undef MAC_ROW
+#undef MAC_OUT
+
+/* docs/int8.md §2 for NP pooled outputs from u and NB vectors of outputs
+ * from o0: pool the accumulators, add the bias, requantise, clamp to
+ * [0, 127].  Output row u is out + u * os; n_out values of it are
+ * written. */
+GW_SIMD_FN void conv_tile(const int16_t *in, int cin, int npairs, const int32_t *w, int f8,
+                          const int32_t *bias, const gw_rq8 *rq, int u, int o0,
+                          int16_t *out, int os, int n_out, const int NP, const int NB)
+{
+        V acc[MAX_ROWS][4];
+
+        mac_tile(in + (size_t) (2 * u) * cin, cin, npairs, w, f8, o0, 2 * NP, NB, acc);
+#pragma GCC unroll 2
+        for (int p = 0; p < NP; p++)
+#pragma GCC unroll 4
+                for (int b = 0; b < NB; b++) {
+                        int o = o0 + b * VW;
+                        V a = v_add(v_max(acc[2 * p][b], acc[2 * p + 1][b]), v_load(bias + o));
+                        V r = v_rq(a, rq + o / 8, (o % 8) / VW);
+
+                        r = v_min(v_max(r, v_zero()), v_set1(127));
+                        store16_n(out + (size_t) (u + p) * os + o, r, n_out - o);
+                }
+}
+
+GW_SIMD_FN void conv_pool(const int16_t *in, int cin, int npairs, const int32_t *w, int f8,
+                          const int32_t *bias, const gw_rq8 *rq, int pooled,
+                          int16_t *out, int os, int n_out)
+{
+        int o0 = 0;
+
+        for (; o0 + 16 <= f8; o0 += 16) {
+                int u = 0;
+
+                for (; u + CONV_NP <= pooled; u += CONV_NP)
+                        conv_tile(in, cin, npairs, w, f8, bias, rq, u, o0, out, os, n_out,
+                                  CONV_NP, TILE_NB);
+                for (; u < pooled; u++)
+                        conv_tile(in, cin, npairs, w, f8, bias, rq, u, o0, out, os, n_out,
+                                  1, TILE_NB);
+        }
+        if (o0 < f8) {
+                int u = 0;
+
+                for (; u + CONV_NP <= pooled; u += CONV_NP)
+                        conv_tile(in, cin, npairs, w, f8, bias, rq, u, o0, out, os, n_out,
+                                  CONV_NP, HALF_NB);
+                for (; u < pooled; u++)
+                        conv_tile(in, cin, npairs, w, f8, bias, rq, u, o0, out, os, n_out,
+                                  1, HALF_NB);
+        }
+}
+
+/* px[t][r] = sat16(rq(Wih[r] . x_t) + bias[r]) for NT steps, NB vectors of
+ * rows from o0 (docs/int8.md §3).  px holds int32 lanes, g8 per step. */
+GW_SIMD_FN void proj_tile(const int16_t *x, int fp, int npairs, const int32_t *w, int g8,
+                          const int32_t *bias, const gw_rq8 *rq, int o0, int32_t *px,
+                          const int NT, const int NB)
+{
+        V acc[MAX_ROWS][4];
+
+        mac_tile(x, fp, npairs, w, g8, o0, NT, NB, acc);
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++)
+#pragma GCC unroll 4
+                for (int b = 0; b < NB; b++) {
+                        int o = o0 + b * VW;
+                        V r = v_add(v_rq(acc[t][b], rq + o / 8, (o % 8) / VW), v_load(bias + o));
+
+                        r = v_min(v_max(r, v_set1(INT16_MIN)), v_set1(INT16_MAX));
+                        v_store(px + (size_t) t * g8 + o, r);
+                }
+}
+
+/* The input projections of nb consecutive steps, batched: they do not
+ * depend on h. */
+GW_SIMD_FN void lstm_input(const int16_t *x, int fp, int npairs, const int32_t *w, int g8,
+                           const int32_t *bias, const gw_rq8 *rq, int nb, int32_t *px)
+{
+        for (int o0 = 0; o0 < g8; o0 += 16) {
+                int t = 0;
+
+                if (o0 + 16 > g8) {
+                        for (; t < nb; t++)
+                                proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
+                                          px + (size_t) t * g8, 1, HALF_NB);
+                        break;
+                }
+                for (; t + PROJ_NT <= nb; t += PROJ_NT)
+                        proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
+                                  px + (size_t) t * g8, PROJ_NT, TILE_NB);
+                for (; t < nb; t++)
+                        proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
+                                  px + (size_t) t * g8, 1, TILE_NB);
+        }
+}
+
+/* pre[r] = sat16(px[r] + rq(Whh[r] . h)) over all g8 rows: REC_NB <= 8
+ * vectors of rows per pass, h broadcast pair by pair (g8 is a multiple of
+ * 32 = REC_NB * VW). */
+#define REC_MAC(b)                                                              \
+        if (REC_NB > b)                                                         \
+                a##b = v_add(a##b, v_madd(hb, v_load(wq + (b) * VW)))
+#define REC_OUT(b)                                                              \
+        if (REC_NB > b) {                                                       \
+                int o = o0 + (b) * VW;                                          \
+                V r = v_add(v_load(px + o), v_rq(a##b, rq + o / 8, (o % 8) / VW)); \
+                v_store(pre + o, v_min(v_max(r, v_set1(INT16_MIN)), v_set1(INT16_MAX))); \
+        }
+
+GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int g8,
+                               const gw_rq8 *rq, const int32_t *px, int32_t *pre)
+{
+        for (int o0 = 0; o0 < g8; o0 += REC_NB * VW) {
+                V a0 = v_zero(), a1 = v_zero(), a2 = v_zero(), a3 = v_zero();
+                V a4 = v_zero(), a5 = v_zero(), a6 = v_zero(), a7 = v_zero();
+
+                for (int q = 0; q < nph; q++) {
+                        V hb = v_bcast(h + 2 * q);
+                        const int32_t *wq = w + (size_t) q * g8 + o0;
+
+                        REC_MAC(0);
+                        REC_MAC(1);
+                        REC_MAC(2);
+                        REC_MAC(3);
+                        REC_MAC(4);
+                        REC_MAC(5);
+                        REC_MAC(6);
+                        REC_MAC(7);
+                }
+                REC_OUT(0)
+                REC_OUT(1)
+                REC_OUT(2)
+                REC_OUT(3)
+                REC_OUT(4)
+                REC_OUT(5)
+                REC_OUT(6)
+                REC_OUT(7)
+                (void) a0, (void) a1, (void) a2, (void) a3, (void) a4, (void) a5, (void) a6, (void) a7;
+        }
+}
+
+#undef REC_MAC
+#undef REC_OUT
+
+/* docs/int8.md §3 state update for the hidden units in lanes: the four
+ * gates of unit j are rows j, hp + j, 2 hp + j, 3 hp + j of pre.  cell
+ * holds the Q3.12 state in int32 lanes; h8 goes to h (int16). */
+GW_SIMD_FN void lstm_gates(const int32_t *pre, int hp, int32_t *cell, int16_t *h)
+{
+        for (int j = 0; j < hp; j += VW) {
+                V i = v_table(gw_table_sigmoid_pair, v_load(pre + j));
+                V f = v_table(gw_table_sigmoid_pair, v_load(pre + hp + j));
+                V g = v_table(gw_table_tanh_pair, v_load(pre + 2 * hp + j));
+                V o = v_table(gw_table_sigmoid_pair, v_load(pre + 3 * hp + j));
+                V c = v_load(cell + j), t, h15, h8;
+
+                c = v_add(v_srai(v_add(v_mullo(f, c), v_set1(1 << 14)), 15),
+                          v_srai(v_add(v_mullo(i, g), v_set1(1 << 17)), 18));
+                c = v_min(v_max(c, v_set1(INT16_MIN)), v_set1(INT16_MAX));
+                v_store(cell + j, c);
+                t = v_table(gw_table_tanh_pair, c);
+                h15 = v_srai(v_add(v_mullo(o, t), v_set1(1 << 14)), 15);
+                h8 = v_srai(v_add(h15, v_set1(128)), 8);
+                h8 = v_min(v_max(h8, v_set1(-127)), v_set1(127));
+                v_store16(h + j, h8);
+        }
+}
+
+GW_SIMD_ENTRY void GW_SIMD_NAME(gw_engine_int8)(gw_engine *e, const int8_t *xq, int32_t *logits_q16)
+{
+        const gw_engine_layout *l = &e->lay;
+        int C = e->C, T = e->T, F = e->F, k = e->k, p = e->k / 2, T4 = e->T / 4;
+        int fp = l->fp, hp = l->hp, g8 = l->g8;
+        int16_t *in = gw_engine_buf(e, l->xq);
+        int16_t *c1 = gw_engine_buf(e, l->c1q);
+        int16_t *c2 = gw_engine_buf(e, l->c2q);
+        int16_t *h = gw_engine_buf(e, l->hq);
+        int32_t *px = gw_engine_buf(e, l->pxq);
+        int32_t *pre = gw_engine_buf(e, l->accq);
+        int32_t *cell = gw_engine_buf(e, l->cq);
+
+        /* Input, zero-padded as in the C path; -128 reads as -127. */
+        {
+                size_t n = (size_t) T * C, pad = (size_t) p * C;
+                size_t tail = pad + (size_t) l->lp1 - (size_t) k * C;
+
+                memset(in, 0, pad * sizeof *in);
+                in_convert(xq, in + pad, n);
+                memset(in + pad + n, 0, tail * sizeof *in);
+        }
+        conv_pool(in, C, l->np1, gw_engine_buf(e, l->sw1), l->f8, gw_engine_buf(e, l->sb1),
+                  gw_engine_buf(e, l->srq1), T / 2, c1 + (size_t) p * F, F, F);
+        {
+                size_t pad = (size_t) p * F;
+                size_t tail = pad + (size_t) l->lp2 - (size_t) k * F;
+
+                memset(c1, 0, pad * sizeof *c1);
+                memset(c1 + pad + (size_t) (T / 2) * F, 0, tail * sizeof *c1);
+        }
+        /* Rows of fp values; the lanes from F on come out 0 (no weights,
+         * m = 0). */
+        conv_pool(c1, F, l->np2, gw_engine_buf(e, l->sw2), l->f8, gw_engine_buf(e, l->sb2),
+                  gw_engine_buf(e, l->srq2), T4, c2, fp, fp);
+
+        memset(h, 0, (size_t) 2 * hp * sizeof *h);
+        memset(cell, 0, (size_t) hp * sizeof *cell);
+        for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
+                int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
+
+                lstm_input(c2 + (size_t) t0 * fp, fp, l->npf, gw_engine_buf(e, l->swihf), g8,
+                           gw_engine_buf(e, l->sbf), gw_engine_buf(e, l->srqihf), nb, px);
+                for (int b = 0; b < nb; b++) {
+                        lstm_recurrent(h, l->nph, gw_engine_buf(e, l->swhh), g8,
+                                       gw_engine_buf(e, l->srqhh), px + (size_t) b * g8, pre);
+                        lstm_gates(pre, hp, cell, h);
+                }
+        }
+
+        /* Backward direction: one step on the last input from zero state. */
+        lstm_input(c2 + (size_t) (T4 - 1) * fp, fp, l->npf, gw_engine_buf(e, l->swihb), g8,
+                   gw_engine_buf(e, l->sbb), gw_engine_buf(e, l->srqihb), 1, pre);
+        memset(cell, 0, (size_t) hp * sizeof *cell);
+        lstm_gates(pre, hp, cell, h + hp);
+
+        gw_engine_int8_head(e, h, logits_q16);
+}
+
+#undef TILE_NB
+#undef HALF_NB
+#undef MAX_ROWS
