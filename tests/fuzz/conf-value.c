@@ -2,9 +2,10 @@
 /* libFuzzer target: the configuration value parsers (daemon/conf-value.c)
  * on one value as inih hands it over (one line, no NUL), with what each one
  * promises: a bool is yes or no, numbers are inside their range, an id
- * passes conf_id_valid, a path is absolute once a base directory is given,
- * and a split list holds only non-empty words without separators.  Errors
- * are one line. */
+ * passes conf_id_valid, a path is absolute once a base directory is given
+ * (credential paths only while $CREDENTIALS_DIRECTORY is set), and a split
+ * list holds only non-empty words without separators.  Errors are one
+ * line. */
 
 #include <errno.h>
 #include <limits.h>
@@ -81,14 +82,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r < 0)
                 refused(r, err);
 
-        char *path = NULL;
-        err[0] = 0;
-        r = conf_parse_path(v, "/etc/gaitway", &path, err, sizeof err);
-        if (r == 0 && (!path || path[0] != '/'))
-                abort();
-        if (r < 0 && r != -ENOMEM)
-                refused(r, err);
-        free(path);
+        /* Credential paths (%d/NAME, $CREDENTIALS_DIRECTORY/NAME) without
+         * and with the variable systemd sets for LoadCredential=. */
+        for (int cred = 0; cred < 2; cred++) {
+                char *path = NULL;
+                if (cred)
+                        setenv("CREDENTIALS_DIRECTORY", "/run/credentials/gaitwayd.service", 1);
+                else
+                        unsetenv("CREDENTIALS_DIRECTORY");
+                err[0] = 0;
+                r = conf_parse_path(v, "/etc/gaitway", &path, err, sizeof err);
+                if (r == 0 && (!path || path[0] != '/'))
+                        abort();
+                if (r == -ENOKEY && (cred || !err[0] || strchr(err, '\n')))
+                        abort();
+                if (r < 0 && r != -ENOMEM && r != -ENOKEY)
+                        refused(r, err);
+                free(path);
+        }
 
         char words[GW_MAX_INPUTS][32];
         err[0] = 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf-value.h"
@@ -68,8 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (r == 0 && k < MAX_FILES && (p = fuzz_piece(&in, "\n#--\n", &n))) {
                 char name[64];
                 if (k % 2 == 0) {
+                        /* A memfd is created 0777; the loader rightly refuses
+                         * a configuration every user may write. */
                         int fd = memfd_create("fuzz-conf", MFD_CLOEXEC);
-                        if (fd < 0 || write(fd, p, n) != (ssize_t) n)
+                        if (fd < 0 || fchmod(fd, 0640) < 0 || write(fd, p, n) != (ssize_t) n)
                                 abort();
                         snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
                         r = config_loader_add_file(l, name, true, err, sizeof err);

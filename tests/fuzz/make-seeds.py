@@ -214,13 +214,23 @@ sample_rate = 64
 [mqtt]
 qos = 2
 """)
+put("conf", "mqtt-credentials.conf", GATEWAY + """[mqtt]
+enabled = yes
+host = 127.0.0.1
+username = gaitway
+password_file = %d/mqtt-password
+tls_ca = $CREDENTIALS_DIRECTORY/ca.pem
+tls_cert = ${CREDENTIALS_DIRECTORY}/cert.pem
+tls_key = %d/key.pem
+""")
 put("conf", "errors.conf", "key outside = 1\n[gateway\n[device bad/id]\nsource = nowhere\n[mqtt]\nport = 0\n")
 put("conf", "long-line.conf", "[gateway]\nid = " + "x" * 5000 + "\n")
 
 for i, v in enumerate(["yes", "Off", "1", "-0", "65535", "0x10", " 5", "3600.0", "0.05", "1e-400",
                        "nan", "inf", "living-room", "a.b_c-D", "bad/id", "x" * 70, "trace.csv",
                        "/abs/path", "acc_x, acc_y,acc_z", "a,,b\tc", ",".join(["ch%d" % k for k in range(40)]),
-                       "y" * 40 + " z", ""]):
+                       "y" * 40 + " z", "", "%d/mqtt-password", "$CREDENTIALS_DIRECTORY/tls.key",
+                       "${CREDENTIALS_DIRECTORY}/ca.pem", "%d/", "$CREDENTIALS_DIRECTORY"]):
     put("conf-value", "value%02d.txt" % i, v)
 
 # ---- MQTT from the broker -------------------------------------------------
