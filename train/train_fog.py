@@ -5,6 +5,7 @@ MicroBi-ConvLSTM -> INT8 -> C-engine evaluation, leave-one-subject-out over
 the subjects with freezes, side by side with the model-free freeze index.
 
     /usr/bin/python3 train/train_fog.py          # nested LOSO selection, 5-seed LOSO, shipped model, report
+    /usr/bin/python3 train/train_fog.py --card   # the model card from the last run
 
 Options: --data DIR (default ../shared/data from the repository root), --jobs N,
 --configs NAMES (candidates for the inner selection).
@@ -12,17 +13,23 @@ Options: --data DIR (default ../shared/data from the repository root), --jobs N,
 Protocol.  Outer loop: each subject with freezes (1, 2, 3, 7) is the test
 subject once; all recordings of the others (subject 6 included) train.
 Inner selection, inside each outer training set only: the next subject with
-freezes (1 -> 2 -> 3 -> 7 -> 1) is held out for validation; the configuration
-with the better validation window macro-F1 wins, and the episode detector's
-settings are chosen on the same validation predictions (the most sensitive
-setting with at most 1.5 false alarms per hour of walking).  One validation
-subject per fold, not an inner leave-one-out: two CPU cores allow that much.  The test subject is used
-once, for the figures.  The shipped model is trained on all seven recordings
-with the configuration and detector settings chosen most often."""
+freezes (1 -> 2 -> 3 -> 7 -> 1) is held out for validation, every candidate
+configuration is trained on the rest, and its validation window macro-F1 is
+read after every epoch at every decision threshold; the best (configuration,
+epochs, threshold) wins.  The threshold is folded into the model's freeze
+bias, so the model's own argmax is the chosen decision.  The episode
+detector's settings are chosen on the same validation predictions (the most
+sensitive setting with at most 1.5 false alarms per hour of walking).  Then
+the configuration is trained on the whole outer training set for the chosen
+number of epochs, 5 seeds, and the test subject is scored once.  One
+validation subject per fold, not an inner leave-one-out: two CPU cores allow
+that much.  The shipped model is trained on all seven recordings with the
+configuration, epochs, threshold and detector chosen most often."""
 
 import argparse
 import collections
 import json
+import math
 import os
 import shutil
 import sys
@@ -32,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from gaitway import cfog, data_daphnet, evaluate, export, fit, protocol, windows_fog  # noqa: E402
 
@@ -39,31 +47,49 @@ ROOT = os.path.dirname(HERE)
 NAME = "fog-daphnet"
 CLASSES = data_daphnet.CLASSES
 CHANNELS = windows_fog.CHANNELS
-SPEC = windows_fog.SPEC
 TRIPLES = [(0, 1, 2), (3, 4, 5), (6, 7, 8)]
 SEEDS = [0, 1, 2, 3, 4]
 SHIPPED_SEED = 0
 FREEZE_SUBJECTS = [1, 2, 3, 7]
 VAL_OF = {1: 2, 2: 3, 3: 7, 7: 1}    # validation subject inside each outer fold
-HOP = 8                    # 0.25 s at 32 Hz: training windows and the daemon's decisions
+HOP = 8                    # 0.25 s at 32 Hz: the daemon's decisions, and every evaluation
+TRAIN_HOP = 4              # training windows: twice the phases of the few freeze windows
 PURITY = 0.7
 FA_LIMIT = 1.5             # per hour of walking, for choosing the detector (target: 2)
+THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+
+# Front ends.  "plain" is the author's recipe.  "hp" adds a 2nd-order 0.3 Hz
+# high-pass: the sensors' static orientation (gravity's share on each axis)
+# differs between wearers by up to 0.2 g per channel, and a network fed the
+# raw values learns the training wearers' mounting; freezing (3-8 Hz) and
+# walking (0.5-3 Hz) both lie above 0.3 Hz.
+SPECS = {
+    "plain": windows_fog.SPEC,
+    "hp": dict(windows_fog.SPEC, highpass={"order": 2, "cutoff_hz": 0.3}),
+}
 
 CONFIGS = {
     # The author's recipe: class weights [1, 15] and a class-balanced sampler.
-    "recipe": dict(epochs=30, epoch_size=4096, batch=512, lr=8.23e-4, weight_decay=0.05,
-                   dropout=0.0, class_weight=[1.0, 15.0], balance=True, aug=None),
-    # The sampler alone balances the classes; weights on top overshoot.
-    "balanced-aug": dict(epochs=30, epoch_size=4096, batch=256, lr=2e-3, weight_decay=1e-3,
-                         dropout=0.1, class_weight=None, balance=True,
-                         aug=dict(rotate_deg=10.0, scale=0.1)),
+    "recipe": dict(spec="plain", epochs=15, epoch_size=4096, batch=512, lr=8.23e-4,
+                   weight_decay=0.05, dropout=0.0, class_weight=[1.0, 15.0], balance=True,
+                   aug=None),
+    # High-passed, the sampler alone balances, mounting and gain augmented.
+    "hp-aug": dict(spec="hp", epochs=15, epoch_size=4096, batch=256, lr=2e-3, weight_decay=1e-3,
+                   dropout=0.2, class_weight=None, balance=True,
+                   aug=dict(rotate_deg=20.0, scale=0.2)),
+    # High-passed, natural class frequencies with a moderate weight.
+    "hp-aug-weighted": dict(spec="hp", epochs=15, epoch_size=4096, batch=256, lr=2e-3,
+                            weight_decay=1e-3, dropout=0.2, class_weight=[1.0, 4.0],
+                            balance=False, aug=dict(rotate_deg=20.0, scale=0.2)),
 }
 
 # Episode detector candidates (gw_fog_config): p(freeze) to start / stay,
-# consecutive windows (0.25 s apart) to start and to end an episode.
-DETECTORS = [dict(on=on, off=off, on_windows=n_on, off_windows=n_off)
-             for on in (0.5, 0.7, 0.9) for off in (0.3, 0.5) if off <= on
-             for n_on in (1, 2, 4) for n_off in (2, 4, 8)]
+# consecutive windows (0.25 s apart) to start and to end an episode; the
+# first is gaitwayd's default.
+DETECTORS = [dict(on=0.6, off=0.4, on_windows=2, off_windows=2)] + [
+    dict(on=on, off=off, on_windows=n_on, off_windows=n_off)
+    for on in (0.5, 0.7, 0.9) for off in (0.3, 0.5) if off <= on
+    for n_on in (1, 2, 4) for n_off in (2, 4, 8)]
 
 
 def log(*a):
@@ -100,22 +126,27 @@ def walking_ns(rec):
     return int(dt[rec.label == 1].sum())
 
 
-def prepare(args, cache):
+def prepare(args, cache, spec_names=None):
+    """Windows of every recording for every front end: d["win"][spec][name]
+    (hop 8, evaluation) and d["train"][spec][name] (hop TRAIN_HOP)."""
     t0 = time.time()
     recs = data_daphnet.load_recordings(args.data, cache_dir=cache)
-    d = {"recs": recs, "win": {}}
-    for r in recs:
-        x, y, tf, tl, frac = windows_fog.recording_windows(r, hop=HOP, purity=PURITY, spec=SPEC)
-        # windows entirely inside one experiment run (label != 0 throughout)
-        inside = np.full(len(x), -1)
-        for k, (a, b) in enumerate(experiment_runs(r.label)):
-            ta, tb = r.t_ns[a], r.t_ns[b]
-            inside[(tf >= ta) & (tl <= tb)] = k
-        d["win"][r.name] = dict(x=x, y=y, tf=tf, tl=tl, run=inside)
-    n = sum(len(w["y"]) for w in d["win"].values())
-    lab = sum(int((w["y"] >= 0).sum()) for w in d["win"].values())
-    log("front end and windows: %d recordings, %d windows (hop %d), %d labelled, %.0f s" % (
-        len(recs), n, HOP, lab, time.time() - t0))
+    d = {"recs": recs, "win": {}, "train": {}}
+    for sn in spec_names or list(SPECS):
+        d["win"][sn], d["train"][sn] = {}, {}
+        for r in recs:
+            out = windows_fog.frontend_output(r, SPECS[sn])
+            for key, hop in (("win", HOP), ("train", TRAIN_HOP)):
+                x, y, tf, tl, _ = windows_fog.recording_windows(r, hop=hop, purity=PURITY,
+                                                                spec=SPECS[sn], out=out)
+                inside = np.full(len(x), -1)
+                for k, (a, b) in enumerate(experiment_runs(r.label)):
+                    inside[(tf >= r.t_ns[a]) & (tl <= r.t_ns[b])] = k
+                d[key][sn][r.name] = dict(x=x, y=y, tf=tf, tl=tl, run=inside)
+    w = d["win"][list(d["win"])[0]]
+    log("front end and windows: %d recordings, %d front ends, %d windows (hop %d), %d labelled, "
+        "%.0f s" % (len(recs), len(d["win"]), sum(len(v["y"]) for v in w.values()), HOP,
+                   sum(int((v["y"] >= 0).sum()) for v in w.values()), time.time() - t0))
     return d
 
 
@@ -123,10 +154,10 @@ def recs_of(d, subjects):
     return [r for r in d["recs"] if r.subject in subjects]
 
 
-def stack(d, recs):
-    xs = [d["win"][r.name]["x"][d["win"][r.name]["y"] >= 0] for r in recs]
-    ys = [d["win"][r.name]["y"][d["win"][r.name]["y"] >= 0] for r in recs]
-    return np.concatenate(xs), np.concatenate(ys)
+def stack(d, recs, spec, key="train"):
+    ws = [d[key][spec][r.name] for r in recs]
+    return (np.concatenate([w["x"][w["y"] >= 0] for w in ws]),
+            np.concatenate([w["y"][w["y"] >= 0] for w in ws]))
 
 
 def make_augment(cfg):
@@ -137,7 +168,7 @@ def make_augment(cfg):
                        scale=a.get("scale", 0.0))
 
 
-def description(cfg, seed, train_time, detector=None, subjects=None):
+def description(cfg, seed, train_time, threshold, epochs, detector=None, subjects=None):
     return {
         "model_id": "daphnet-fog",
         "model_version": "1.0.0",
@@ -146,48 +177,66 @@ def description(cfg, seed, train_time, detector=None, subjects=None):
         "channels": [{"name": c, "unit": "g"} for c in CHANNELS],
         "sample_rate_hz": windows_fog.RATE_HZ,
         "hop": HOP,
-        "frontend": SPEC,
+        "frontend": SPECS[cfg["spec"]],
         "training": {"data": "Daphnet FoG (Baechlin et al. 2010), recordings of subjects %s"
                              % (subjects or "all available"),
                      "protocol": "leave-one-subject-out over the subjects with freezes",
-                     "window_purity": PURITY, "config": cfg, "seed": seed,
-                     "detector": detector, "train_time_s": round(train_time, 1),
-                     "card": "docs/models/%s.md" % NAME},
+                     "window_purity": PURITY, "config": cfg, "epochs": epochs, "seed": seed,
+                     "freeze_threshold_folded": threshold, "detector": detector,
+                     "train_time_s": round(train_time, 1), "card": "docs/models/%s.md" % NAME},
     }
 
 
-def train_export(d, cfg, train_subjects, seed, path):
-    x, y = stack(d, recs_of(d, train_subjects))
+def fit_cfg(x, y, cfg, seed, epochs, xval=None, yval=None):
+    return fit.train(x, y, 2, xval=xval, yval=yval, epochs=epochs, batch=cfg["batch"],
+                     lr=cfg["lr"], weight_decay=cfg["weight_decay"], dropout=cfg["dropout"],
+                     seed=seed, class_weight=cfg["class_weight"], sampler_balance=cfg["balance"],
+                     augment=make_augment(cfg), epoch_size=cfg["epoch_size"], log=None,
+                     keep_val_probs=xval is not None)
+
+
+def fold_threshold(net, threshold):
+    """Shifts the freeze logit so that argmax means p(freeze) > threshold."""
+    with torch.no_grad():
+        net.classifier.bias[1] -= math.log(threshold / (1.0 - threshold))
+
+
+def shift_p(p, threshold):
+    """p(freeze) after fold_threshold(threshold)."""
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    z = np.log(p / (1 - p)) - math.log(threshold / (1.0 - threshold))
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def train_export(d, cfg, train_subjects, seed, epochs, threshold, path, detector=None):
+    x, y = stack(d, recs_of(d, train_subjects), cfg["spec"])
     t0 = time.time()
-    net, mean, std, _ = fit.train(
-        x, y, 2, epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"],
-        weight_decay=cfg["weight_decay"], dropout=cfg["dropout"], seed=seed,
-        class_weight=cfg["class_weight"], sampler_balance=cfg["balance"],
-        augment=make_augment(cfg), epoch_size=cfg["epoch_size"], log=None)
+    net, mean, std, _ = fit_cfg(x, y, cfg, seed, epochs)
     train_time = time.time() - t0
+    fold_threshold(net, threshold)
     rng = np.random.default_rng(seed)
     calib = x[rng.choice(len(x), size=min(2048, len(x)), replace=False)]
-    export.export_model(path, net, mean, std, description(cfg, seed, train_time,
-                                                          subjects=train_subjects), calib)
+    export.export_model(path, net, mean, std,
+                        description(cfg, seed, train_time, threshold, epochs, detector,
+                                    sorted(train_subjects)), calib)
     return train_time
 
 
-def predict(d, model, recs):
-    """INT8 p(freeze) and FP32/INT8 classes of every window of recs:
-    {name: dict(p, pf, pq)}."""
+def predict(d, model, recs, spec):
+    """INT8 p(freeze) and FP32/INT8 classes of every (hop 8) window of recs."""
     out = {}
     for r in recs:
-        w = d["win"][r.name]
+        w = d["win"][spec][r.name]
         pf, pq, _, probq = evaluate.c_predict(model, w["x"], probs=True)
         out[r.name] = dict(p=probq[:, 1], pf=pf, pq=pq)
     return out
 
 
-def window_scores(d, preds, recs):
+def window_scores(d, preds, recs, spec):
     """Pooled labelled windows of recs: (y, FP32 prediction, INT8 prediction)."""
     ys, pfs, pqs = [], [], []
     for r in recs:
-        w = d["win"][r.name]
+        w = d["win"][spec][r.name]
         m = w["y"] >= 0
         ys.append(w["y"][m])
         pfs.append(preds[r.name]["pf"][m])
@@ -195,10 +244,10 @@ def window_scores(d, preds, recs):
     return np.concatenate(ys), np.concatenate(pfs), np.concatenate(pqs)
 
 
-def detect(d, rec, p, det):
+def detect(d, rec, p, det, spec):
     """The daemon's episode tracker over p(freeze), run separately on every
     experiment run of the recording (windows entirely inside it)."""
-    w = d["win"][rec.name]
+    w = d["win"][spec][rec.name]
     cfg = cfog.fog_config(det["on"], det["off"], det["on_windows"], det["off_windows"])
     out = []
     for k in range(int(w["run"].max()) + 1):
@@ -220,17 +269,46 @@ def alarm_latencies(truth, dets):
     return out
 
 
+def outside_pieces(dets, truth, tol_ns=2_000_000_000, min_ns=1_000_000_000):
+    """Pieces of the detections that lie outside every true episode widened
+    by tol_ns on both sides and last at least min_ns: each is a false alarm
+    in the strict sense.  (libgaitway's count only sees detections touching
+    no episode at all, so one detection running through a whole walk and
+    touching every episode would cost nothing.)"""
+    wide = sorted((a - tol_ns, b + tol_ns) for a, b in truth)
+    n, ns = 0, 0
+    for det in dets:
+        a, b = det[0], det[1]
+        cur = a
+        for wa, wb in wide:
+            if wb <= cur or wa >= b:
+                continue
+            if wa - cur >= min_ns:
+                n += 1
+                ns += wa - cur
+            cur = max(cur, wb)
+        if b - cur >= min_ns:
+            n += 1
+            ns += b - cur
+    return n, ns
+
+
 def episode_metrics(d, recs, detections):
     """Episode metrics pooled over recs (gw_fog_episode_metrics_compute per
-    recording, summed): detections {name: [(a, b)]}."""
+    recording, summed), plus strict false alarms (outside_pieces):
+    detections {name: [(a, b, announced)]}."""
     tot = collections.Counter()
     lat, alarm = [], []
     hours = 0.0
+    strict, strict_ns = 0, 0
     for r in recs:
         truth = true_episodes(r)
         dets = detections[r.name]
         res, l = _episodes_c(truth, [(e[0], e[1]) for e in dets], walking_ns(r))
         alarm += alarm_latencies(truth, dets)
+        n, ns = outside_pieces(dets, truth)
+        strict += n
+        strict_ns += ns
         tot["episodes"] += res["episodes"]
         tot["detected"] += res["detected"]
         tot["detections"] += res["detections"]
@@ -242,6 +320,9 @@ def episode_metrics(d, recs, detections):
             "detections": tot["detections"], "false_alarms": tot["false_alarms"],
             "walking_hours": hours,
             "false_alarms_per_hour": tot["false_alarms"] / hours if hours else float("nan"),
+            "strict_false_alarms": strict,
+            "strict_false_alarms_per_hour": strict / hours if hours else float("nan"),
+            "false_alarm_time_fraction": strict_ns / 3.6e12 / hours if hours else float("nan"),
             "latency_mean_s": float(np.mean(lat)) if lat else float("nan"),
             "latency_median_s": float(np.median(lat)) if lat else float("nan"),
             "latency_max_s": float(np.max(lat)) if lat else float("nan"),
@@ -270,59 +351,99 @@ def _episodes_c(truth, pred, nonfreeze_ns):
     return out, [lat[i] for i in range(len(truth))]
 
 
-def choose_detector(d, recs, preds):
-    """The most sensitive detector setting with at most FA_LIMIT false alarms
-    per hour of walking on these recordings (ties: fewer false alarms); if
-    none qualifies, the one with the fewest false alarms."""
+def choose_detector(d, recs, p_of, spec):
+    """The most sensitive detector setting with at most FA_LIMIT strict false
+    alarms per hour of walking on these recordings (ties: fewer false
+    alarms); if none qualifies, the one with the fewest.  p_of: {name: p}."""
     best = None
     for det in DETECTORS:
-        dets = {r.name: detect(d, r, preds[r.name]["p"], det) for r in recs}
+        dets = {r.name: detect(d, r, p_of[r.name], det, spec) for r in recs}
         m = episode_metrics(d, recs, dets)
-        ok = m["false_alarms_per_hour"] <= FA_LIMIT
-        key = (ok, m["sensitivity"] if ok else -m["false_alarms_per_hour"],
-               -m["false_alarms_per_hour"])
+        fa = m["strict_false_alarms_per_hour"]
+        ok = fa <= FA_LIMIT
+        key = (ok, m["sensitivity"] if ok else -fa, -fa)
         if best is None or key > best[0]:
             best = (key, det, m)
     return best[1], best[2]
 
 
-def _inner_job(name, cfg, outer, val, seed, work):
+def _inner_job(name, cfg, outer, val, seed):
+    """Trains on the outer training set minus the validation subject; returns
+    the validation windows' p(freeze) after every epoch (PyTorch, FP32)."""
     d = protocol.shared()
     train = [s for s in {r.subject for r in d["recs"]} if s not in (outer, val)]
-    path = os.path.join(work, "inner-%s-o%d-v%d.gwm" % (name, outer, val))
-    t = train_export(d, cfg, train, seed, path)
-    preds = predict(d, path, recs_of(d, [val]))
-    log("  inner %-12s outer %d val %d: %.0f s" % (name, outer, val, t))
-    return {"config": name, "outer": outer, "val": val, "preds": preds}
+    x, y = stack(d, recs_of(d, train), cfg["spec"])
+    vrecs = recs_of(d, [val])
+    xv = np.concatenate([d["win"][cfg["spec"]][r.name]["x"] for r in vrecs])
+    yv = np.concatenate([d["win"][cfg["spec"]][r.name]["y"] for r in vrecs])
+    t0 = time.time()
+    _, _, _, hist = fit_cfg(x, y, cfg, seed, cfg["epochs"], xval=xv, yval=np.maximum(yv, 0))
+    log("  inner %-16s outer %d val %d: %.0f s" % (name, outer, val, time.time() - t0))
+    probs = [h["val_probs"][:, 1] for h in hist if "val_probs" in h]
+    # split back per recording
+    out, k = [], 0
+    sizes = [len(d["win"][cfg["spec"]][r.name]["y"]) for r in vrecs]
+    for p in probs:
+        per, k0 = {}, 0
+        for r, n in zip(vrecs, sizes):
+            per[r.name] = p[k0:k0 + n]
+            k0 += n
+        out.append(per)
+    return {"config": name, "outer": outer, "val": val, "probs": out}
 
 
-def _outer_job(name, cfg, outer, seed, work):
+def select(d, inner, outer, names):
+    """The (configuration, epochs, threshold) with the best validation window
+    macro-F1 for this outer fold, and the detector chosen on its validation
+    predictions."""
+    val = VAL_OF[outer]
+    vrecs = recs_of(d, [val])
+    best, table = None, {}
+    for r in inner:
+        if r["outer"] != outer:
+            continue
+        spec = CONFIGS[r["config"]]["spec"]
+        y = np.concatenate([d["win"][spec][v.name]["y"] for v in vrecs])
+        m = y >= 0
+        per_epoch = []
+        for e, per in enumerate(r["probs"]):
+            p = np.concatenate([per[v.name] for v in vrecs])
+            for t in THRESHOLDS:
+                f1 = fit.macro_f1(y[m], (p[m] > t).astype(int), 2)
+                per_epoch.append((f1, e + 1, t))
+                if best is None or f1 > best[0]:
+                    best = (f1, r["config"], e + 1, t, r)
+        top = max(per_epoch)
+        table[r["config"]] = {"best_macro_f1": top[0], "epochs": top[1], "threshold": top[2]}
+    f1, name, epochs, t, r = best
+    spec = CONFIGS[name]["spec"]
+    p_of = {v.name: shift_p(r["probs"][epochs - 1][v.name], t) for v in vrecs}
+    det, dm = choose_detector(d, vrecs, p_of, spec)
+    return {"config": name, "epochs": epochs, "threshold": t, "val": val, "val_macro_f1": f1,
+            "candidates": table, "detector": det, "val_episodes": dm}
+
+
+def _outer_job(choice, outer, seed, work):
     d = protocol.shared()
+    cfg = CONFIGS[choice["config"]]
     train = [s for s in {r.subject for r in d["recs"]} if s != outer]
     path = os.path.join(work, "loso-s%d-seed%d.gwm" % (outer, seed))
-    t = train_export(d, cfg, train, seed, path)
-    preds = predict(d, path, recs_of(d, [outer]))
-    log("  outer test subject %d seed %d (%s): %.0f s" % (outer, seed, name, t))
-    return {"outer": outer, "seed": seed, "config": name, "model": path, "train_time_s": t,
-            "preds": preds}
+    t = train_export(d, cfg, train, seed, choice["epochs"], choice["threshold"], path,
+                     choice["detector"])
+    preds = predict(d, path, recs_of(d, [outer]), cfg["spec"])
+    log("  outer test subject %d seed %d (%s, %d epochs): %.0f s" % (
+        outer, seed, choice["config"], choice["epochs"], t))
+    return {"outer": outer, "seed": seed, "config": choice["config"], "model": path,
+            "train_time_s": t, "preds": preds}
 
 
-def _final_job(cfg, seed, work, detector):
+def _final_job(choice, seed, work):
     d = protocol.shared()
+    cfg = CONFIGS[choice["config"]]
     subjects = sorted({r.subject for r in d["recs"]})
     path = os.path.join(work, "all-seed%d.gwm" % seed)
-    x, y = stack(d, d["recs"])
-    t0 = time.time()
-    net, mean, std, _ = fit.train(
-        x, y, 2, epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"],
-        weight_decay=cfg["weight_decay"], dropout=cfg["dropout"], seed=seed,
-        class_weight=cfg["class_weight"], sampler_balance=cfg["balance"],
-        augment=make_augment(cfg), epoch_size=cfg["epoch_size"], log=None)
-    t = time.time() - t0
-    rng = np.random.default_rng(seed)
-    calib = x[rng.choice(len(x), size=min(2048, len(x)), replace=False)]
-    export.export_model(path, net, mean, std,
-                        description(cfg, seed, t, detector=detector, subjects=subjects), calib)
+    t = train_export(d, cfg, subjects, seed, choice["epochs"], choice["threshold"], path,
+                     choice["detector"])
     log("  final model (all subjects) seed %d: %.0f s" % (seed, t))
     return {"seed": seed, "model": path, "train_time_s": t}
 
@@ -392,55 +513,43 @@ def fi_protocol(d, window_s, hop_s, tune):
 
 def cmd_run(args):
     cache, work = paths()
-    d = prepare(args, cache)
     names = args.configs.split(",") if args.configs else list(CONFIGS)
+    d = prepare(args, cache, sorted({CONFIGS[n]["spec"] for n in names} | {"plain"}))
     t0 = time.time()
 
-    # Inner selection.
-    jobs = [(n, CONFIGS[n], o, VAL_OF[o], 0, work) for n in names for o in FREEZE_SUBJECTS]
+    # Inner selection: one validation subject per outer fold.
+    jobs = [(n, CONFIGS[n], o, VAL_OF[o], 0) for n in names for o in FREEZE_SUBJECTS]
     inner = protocol.run_parallel(_inner_job, jobs, args.jobs, shared=d)
     choice = {}
     for o in FREEZE_SUBJECTS:
-        vals = [VAL_OF[o]]
-        scores = {}
-        for n in names:
-            preds = {}
-            for r in inner:
-                if r["config"] == n and r["outer"] == o:
-                    preds.update(r["preds"])
-            y, pf, pq = window_scores(d, preds, recs_of(d, vals))
-            scores[n] = evaluate.metrics(y, pq, CLASSES)["macro_f1"]
-        best = max(names, key=lambda n: scores[n])
-        preds = {}
-        for r in inner:
-            if r["config"] == best and r["outer"] == o:
-                preds.update(r["preds"])
-        det, dm = choose_detector(d, recs_of(d, vals), preds)
-        choice[o] = {"config": best, "val_macro_f1": scores, "detector": det,
-                     "val_episodes": dm}
-        log("outer %d: validation macro-F1 %s -> %s; detector %s (val sensitivity %.3f, "
-            "%.2f FA/h)" % (o, {k: round(v, 4) for k, v in scores.items()}, best, det,
-                            dm["sensitivity"], dm["false_alarms_per_hour"]))
+        c = select(d, inner, o, names)
+        choice[o] = c
+        log("outer %d (validation subject %d): %s -> %s, %d epochs, threshold %.2f "
+            "(validation macro-F1 %.4f); detector %s (validation sensitivity %.3f, %.2f FA/h)" % (
+                o, c["val"], {k: round(v["best_macro_f1"], 4) for k, v in c["candidates"].items()},
+                c["config"], c["epochs"], c["threshold"], c["val_macro_f1"], c["detector"],
+                c["val_episodes"]["sensitivity"], c["val_episodes"]["false_alarms_per_hour"]))
 
     # Outer LOSO, 5 seeds, each fold with its own choice.
-    jobs = [(choice[o]["config"], CONFIGS[choice[o]["config"]], o, s, work)
-            for o in FREEZE_SUBJECTS for s in SEEDS]
+    jobs = [(choice[o], o, s, work) for o in FREEZE_SUBJECTS for s in SEEDS]
     outer = protocol.run_parallel(_outer_job, jobs, args.jobs, shared=d)
     per_seed = []
     for s in SEEDS:
-        preds = {}
-        dets = {}
+        ys, pfs, pqs, dets, per_fold = [], [], [], {}, {}
         for r in outer:
-            if r["seed"] == s:
-                preds.update(r["preds"])
-                for rec in recs_of(d, [r["outer"]]):
-                    dets[rec.name] = detect(d, rec, r["preds"][rec.name]["p"],
-                                            choice[r["outer"]]["detector"])
-        y, pf, pq = window_scores(d, preds, recs_of(d, FREEZE_SUBJECTS))
-        per_fold = {}
-        for o in FREEZE_SUBJECTS:
-            yo, _, pqo = window_scores(d, preds, recs_of(d, [o]))
-            per_fold[o] = evaluate.metrics(yo, pqo, CLASSES)["macro_f1"]
+            if r["seed"] != s:
+                continue
+            spec = CONFIGS[r["config"]]["spec"]
+            recs = recs_of(d, [r["outer"]])
+            y, pf, pq = window_scores(d, r["preds"], recs, spec)
+            ys.append(y)
+            pfs.append(pf)
+            pqs.append(pq)
+            per_fold[r["outer"]] = evaluate.metrics(y, pq, CLASSES)["macro_f1"]
+            for rec in recs:
+                dets[rec.name] = detect(d, rec, r["preds"][rec.name]["p"],
+                                        choice[r["outer"]]["detector"], spec)
+        y, pf, pq = np.concatenate(ys), np.concatenate(pfs), np.concatenate(pqs)
         per_seed.append({
             "seed": s, "window_int8": evaluate.metrics(y, pq, CLASSES),
             "window_fp32": evaluate.metrics(y, pf, CLASSES),
@@ -449,46 +558,52 @@ def cmd_run(args):
             "train_time_s": [r["train_time_s"] for r in outer if r["seed"] == s]})
         e = per_seed[-1]
         log("seed %d: window macro-F1 INT8 %.4f FP32 %.4f (agree %.4f) | episodes: sensitivity "
-            "%.3f, %.2f FA/h, latency median %.2f s" % (
+            "%.3f, %.2f FA/h (strict %.2f), alarm latency median %.2f s" % (
                 s, e["window_int8"]["macro_f1"], e["window_fp32"]["macro_f1"], e["agreement"],
                 e["episodes"]["sensitivity"], e["episodes"]["false_alarms_per_hour"],
-                e["episodes"]["latency_median_s"]))
+                e["episodes"]["strict_false_alarms_per_hour"],
+                e["episodes"]["alarm_latency_median_s"]))
 
     # Freeze index baseline on the same protocol.
     fi = {"4s-default": fi_protocol(d, 4.0, 0.5, False),
           "4s-tuned": fi_protocol(d, 4.0, 0.5, True),
           "2s-tuned": fi_protocol(d, 2.0, 0.25, True)}
     for k, v in fi.items():
-        log("freeze index %s: window macro-F1 %.4f | episodes: sensitivity %.3f, %.2f FA/h" % (
-            k, v["window"]["macro_f1"], v["episodes"]["sensitivity"],
-            v["episodes"]["false_alarms_per_hour"]))
+        log("freeze index %s: window macro-F1 %.4f | episodes: sensitivity %.3f, %.2f FA/h "
+            "(strict %.2f)" % (k, v["window"]["macro_f1"], v["episodes"]["sensitivity"],
+                               v["episodes"]["false_alarms_per_hour"],
+                               v["episodes"]["strict_false_alarms_per_hour"]))
 
-    # The shipped model: all recordings, the configuration and detector chosen most often.
+    # The shipped model: all recordings; the configuration chosen most often,
+    # the median of its folds' epochs and thresholds, the detector chosen most often.
     cfg_name = collections.Counter(c["config"] for c in choice.values()).most_common(1)[0][0]
-    det = collections.Counter(json.dumps(c["detector"], sort_keys=True)
-                              for c in choice.values()).most_common(1)[0][0]
-    det = json.loads(det)
-    final = protocol.run_parallel(_final_job, [(CONFIGS[cfg_name], SHIPPED_SEED, work, det)],
-                                  1, shared=d)[0]
-    report = {"model": NAME, "configs": {n: CONFIGS[n] for n in names}, "choice": choice,
+    mine = [c for c in choice.values() if c["config"] == cfg_name]
+    det = json.loads(collections.Counter(json.dumps(c["detector"], sort_keys=True)
+                                         for c in choice.values()).most_common(1)[0][0])
+    ship = {"config": cfg_name, "epochs": int(np.median([c["epochs"] for c in mine])),
+            "threshold": float(np.median([c["threshold"] for c in mine])), "detector": det}
+    final = protocol.run_parallel(_final_job, [(ship, SHIPPED_SEED, work)], 1, shared=d)[0]
+    report = {"model": NAME, "configs": {n: CONFIGS[n] for n in names}, "specs": SPECS,
+              "choice": {str(k): v for k, v in choice.items()},
               "seeds": SEEDS, "per_seed": per_seed, "freeze_index": fi,
-              "shipped": {"config": cfg_name, "detector": det, **final},
-              "hop": HOP, "purity": PURITY, "fa_limit": FA_LIMIT,
+              "shipped": dict(ship, **final),
+              "hop": HOP, "train_hop": TRAIN_HOP, "purity": PURITY, "fa_limit": FA_LIMIT,
               "outer_runs": [{k: v for k, v in r.items() if k != "preds"} for r in outer],
               "jobs": args.jobs or protocol.default_jobs(), "threads_per_job": 1,
               "total_time_s": time.time() - t0}
     for key, get in (("window INT8 macro-F1", lambda e: e["window_int8"]["macro_f1"]),
                      ("window FP32 macro-F1", lambda e: e["window_fp32"]["macro_f1"]),
                      ("episode sensitivity", lambda e: e["episodes"]["sensitivity"]),
-                     ("false alarms per hour", lambda e: e["episodes"]["false_alarms_per_hour"])):
+                     ("false alarms per hour", lambda e: e["episodes"]["false_alarms_per_hour"]),
+                     ("strict FA per hour", lambda e: e["episodes"]["strict_false_alarms_per_hour"])):
         vals = [get(e) for e in per_seed]
         log("%-22s over %d seeds: %.4f +- %.4f" % (key, len(vals), *protocol.mean_sd(vals)[:2]))
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(report, f, indent=1, default=float)
     os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
     shutil.copyfile(final["model"], os.path.join(ROOT, "models", NAME + ".gwm"))
-    log("shipped %s seed %d -> models/%s.gwm (%.0f s in all)" % (
-        cfg_name, SHIPPED_SEED, NAME, time.time() - t0))
+    log("shipped %s (%d epochs, threshold %.2f) seed %d -> models/%s.gwm (%.0f s in all)" % (
+        cfg_name, ship["epochs"], ship["threshold"], SHIPPED_SEED, NAME, time.time() - t0))
 
 
 def main():
@@ -496,7 +611,12 @@ def main():
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--configs", default=None)
+    ap.add_argument("--card", action="store_true", help="only write the model card from the last run")
     args = ap.parse_args()
+    if args.card:
+        import card_fog
+        card_fog.main()
+        return
     cmd_run(args)
 
 

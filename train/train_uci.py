@@ -288,7 +288,9 @@ def cmd_train(args):
               "shipped_seed": SHIPPED_SEED, "runs": runs,
               "window_counts": window_count_check(args, d),
               "signal_check": signal_check(args, d, cache),
-              "threads_per_job": 1, "jobs": args.jobs or protocol.default_jobs()}
+              "threads_per_job": 1, "jobs": args.jobs or protocol.default_jobs(),
+              "frontend_state_bytes": cfrontend.Frontend(
+                  SPEC, 50.0, data_hapt.RAW_NAMES, data_hapt.RAW_UNITS, 50.0).state_bytes}
     for key in ("official", "stream", "stream_full", "segments"):
         for eng in ("int8", "fp32"):
             vals = [r["eval"][key][eng]["macro_f1"] for r in runs]

@@ -108,11 +108,12 @@ def predict_torch(net, x, mean, std, batch=2048):
 def train(x, y, classes, *, xval=None, yval=None, epochs=60, batch=128, lr=2e-3,
           weight_decay=1e-4, dropout=0.15, seed=0, class_weight=None, sampler_balance=False,
           augment=None, label_smoothing=0.0, epoch_size=None, select="last", threads=1,
-          warmup=0, log=print, mean=None, std=None):
+          warmup=0, log=print, mean=None, std=None, keep_val_probs=False):
     """Trains one MicroBi-ConvLSTM.  Returns (net, mean, std, history).
 
     select: "last" keeps the final weights; "val" keeps the epoch with the
-    best validation macro-F1 (ties: the later epoch).  epoch_size: windows
+    best validation macro-F1 (ties: the later epoch).  keep_val_probs: every
+    epoch's validation softmax goes into the history ("val_probs").  epoch_size: windows
     drawn per epoch (random subset without replacement, or with the class
     balanced sampler), default all."""
     torch.set_num_threads(threads)
@@ -170,7 +171,11 @@ def train(x, y, classes, *, xval=None, yval=None, epochs=60, batch=128, lr=2e-3,
             step += 1
         rec = {"epoch": ep + 1, "loss": tot / max(nb, 1), "time_s": time.time() - t0}
         if xval is not None and len(xval):
-            pv = predict_torch(net, xval, mean, std).argmax(1)
+            lv = predict_torch(net, xval, mean, std)
+            pv = lv.argmax(1)
+            if keep_val_probs:
+                e = np.exp(lv - lv.max(1, keepdims=True))
+                rec["val_probs"] = (e / e.sum(1, keepdims=True)).astype(np.float32)
             rec["val_f1"] = macro_f1(yval, pv, classes)
             rec["val_acc"] = float(np.mean(pv == yval))
             if rec["val_f1"] >= best[0]:
