@@ -383,12 +383,16 @@ class NotifySocket:
 
 
 class Gaitwayd:
-    def __init__(self, ctx, conf_text, args=(), env=None, name="gaitwayd.conf"):
+    """gaitwayd -v on a configuration; prefix: a command wrapping it (e.g.
+    unshare), which must exec gaitwayd so the pid stays its own."""
+
+    def __init__(self, ctx, conf_text, args=(), env=None, name="gaitwayd.conf", prefix=()):
         self.ctx = ctx
         self.conf = os.path.join(ctx.dir, name)
         self.write(conf_text)
         self.log_path = self.conf + ".log"
         self.args = list(args)
+        self.prefix = list(prefix)
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.proc = None
@@ -399,7 +403,7 @@ class Gaitwayd:
 
     def start(self):
         self.logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.ctx.gaitwayd, "--config", self.conf, "-v"] + self.args,
+        self.proc = subprocess.Popen(self.prefix + [self.ctx.gaitwayd, "--config", self.conf, "-v"] + self.args,
                                      stdout=self.logf, stderr=self.logf, env=self.env)
         return self
 

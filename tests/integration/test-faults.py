@@ -330,6 +330,43 @@ def ble_flood(ctx):
           % (n, took, dev(bus, "wrist", "PacketsMalformed"), len(lines)))
 
 
+@case("a recording disk that fills up: the recording stops with one error, streaming and others go on",
+      "ble")
+def ble_disk_fills(ctx):
+    # A 24 KiB tmpfs in a private mount namespace of gaitwayd's own: full
+    # after a few hundred rows.
+    disk = os.path.join(ctx.dir, "disk")
+    os.mkdir(disk)
+    rec = os.path.join(disk, "wrist.csv")
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    bz = ble.Bluez(ctx, bus)
+    lines = base_config(ctx, bus=bus)
+    for name, addr in (("wrist", ble.WRIST), ("ankle", ble.ANKLE)):
+        bz.add(addr, "gaitway", True)
+        bz.stream(addr)
+        lines += ["[device %s]" % name, "source = ble", "address = " + addr, "profile = gaitway",
+                  "sample_rate = 50"] + (["record = " + rec] if name == "wrist" else [])
+    wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+            'mount -t tmpfs -o size=24k gw-full "%s"; exec "$@"' % disk, "sh"]
+    gw = Gaitwayd(ctx, "\n".join(lines) + "\n", env={"DBUS_SYSTEM_BUS_ADDRESS": bus.address}, prefix=wrap)
+    gw.start()
+    ctx.cleanup.append(gw.stop)
+    on_bus(bus)
+    wait_for(lambda: "recording to %s stopped after" % rec in gw.log(), 30, step=0.2,
+             what="the recording to stop on a full disk")
+    line = [l for l in gw.log().splitlines() if "recording to %s stopped" % rec in l][0]
+    rows = int(line.split("stopped after ")[1].split()[0])
+    check(rows > 100 and "No space left on device" in line, "one error line with the rows written: " + line)
+    gained = progress(bus, ("wrist", "ankle"), 2.0)
+    check(gained["wrist"] > 80 and gained["ankle"] > 80, "both wearables stream on: %s" % gained)
+    check(dev(bus, "wrist", "WindowsProcessed") > 0 and dev(bus, "wrist", "Reconnects") == 0,
+          "the wrist's models run on, its link untouched")
+    check(gw.log().count("stopped after") == 1, "the error is logged once: %s"
+          % [l for l in gw.log().splitlines() if "recording" in l])
+    print("       recording disk full after %d rows: recording stopped (1 error line), streaming went on" % rows)
+
+
 # ---- IIO -------------------------------------------------------------------------------------
 
 @case("an IIO sensor stalling and vanishing: link state and reconnects counted, rate-limited log, "

@@ -331,6 +331,18 @@ def dbus_restart(ctx):
              step=0.2, what="the bus name after the restart")
     check(bus.get(path, "org.gaitway.Device1", "Connected") is True, "the device object is back")
     check(gw.alive() and "dbus: connection lost" in gw.log(), "the loss was logged, gaitwayd kept running")
+    check("dbus: connected again" in gw.log(), "the reconnect is logged")
+    objs = json.loads(bus.busctl("--json=short", "call", "org.gaitway.Gateway1", "/org/gaitway/Gateway1",
+                                 "org.freedesktop.DBus.ObjectManager", "GetManagedObjects").stdout)
+    check(list(objs["data"][0]) == [path], "the ObjectManager lists the device again: %s" % list(objs["data"][0]))
+    mon, mon_path = bus.monitor(ctx.dir)
+    ctx.cleanup.append(lambda: stop(mon))
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in gw.log(), 10, what="a reload after the restart")
+    time.sleep(0.5)
+    stop(mon)
+    check(any(m.get("member") == "PropertiesChanged" for m in read_monitor(mon_path)),
+          "signals reach the new bus")
 
 
 # ---- systemd ---------------------------------------------------------------------------------
