@@ -16,6 +16,27 @@ void gw_median_init(gw_median_state *s, int n)
                 s->n -= 2;
 }
 
+/* fminf and fmaxf as glibc computes them on x86-64 (a NaN argument gives
+ * the other one; otherwise minss/maxss, which return the second operand on
+ * equality), inline: the libm calls cost more than the median itself. */
+static inline float min_f(float a, float b)
+{
+        if (isnan(a))
+                return b;
+        if (isnan(b))
+                return a;
+        return a < b ? a : b;
+}
+
+static inline float max_f(float a, float b)
+{
+        if (isnan(a))
+                return b;
+        if (isnan(b))
+                return a;
+        return a > b ? a : b;
+}
+
 float gw_median_step(gw_median_state *s, float x)
 {
         float sorted[GW_MEDIAN_MAX];
@@ -38,7 +59,7 @@ float gw_median_step(gw_median_state *s, float x)
         if (n == 3) {
                 /* UCI-HAR's length, on every channel of every sample */
                 float a = s->buf[0], b = s->buf[1], c = s->buf[2];
-                return fmaxf(fminf(a, b), fminf(fmaxf(a, b), c));
+                return max_f(min_f(a, b), min_f(max_f(a, b), c));
         }
 
         /* Insertion sort: n <= 15, cheaper than keeping a sorted copy in

@@ -41,7 +41,16 @@ struct src {
         const gw_channel_desc *ch;
         int max_col;
         bool quiet;               /* rate estimation: bad rows are not reported */
+
+        /* The one-pass row parser (fast_row), set up at the first row that
+         * knows the delimiter and the field count. */
+        int8_t fast;              /* 0 not yet decided, 1 usable, -1 not for this file */
+        int unit_pow10;           /* unit_ns = 10^unit_pow10, or -1 */
+        int16_t role[GW_CSV_MAX_FIELDS];   /* per column: channel, ROLE_TIME or ROLE_NONE */
 };
+
+#define ROLE_NONE (-1)
+#define ROLE_TIME (-2)
 
 struct gw_trace_reader {
         gw_bad_row_policy policy;
@@ -211,10 +220,197 @@ static void note_bad_row(gw_trace_reader *r, const struct src *s, const char *ms
 
 /* ---- rows ---------------------------------------------------------------- */
 
+static void fast_setup(struct src *s)
+{
+        double p = 1;
+
+        s->fast = -1;
+        /* Blank-separated rows have their own field rules. */
+        if (s->delim != ',' && s->delim != ';' && s->delim != '\t')
+                return;
+        if (s->n_fields <= 0 || s->n_fields > GW_CSV_MAX_FIELDS || s->time_col >= s->n_fields)
+                return;
+        for (int c = 0; c < s->n_fields; c++)
+                s->role[c] = ROLE_NONE;
+        if (s->time_col >= 0)
+                s->role[s->time_col] = ROLE_TIME;
+        for (int i = 0; i < s->n_ch; i++) {
+                if (s->col[i] < 0 || s->col[i] >= s->n_fields || s->role[s->col[i]] != ROLE_NONE)
+                        return;
+                s->role[s->col[i]] = (int16_t) i;
+        }
+        s->unit_pow10 = -1;
+        for (int d = 0; d <= 9; d++, p *= 10)
+                if (s->unit_ns == p)
+                        s->unit_pow10 = d;
+        s->fast = 1;
+}
+
+/* A run of decimal digits from p into *v (v = v * 10^k + digits, modulo
+ * 2^64).  Eight bytes at a time while eight remain before end (SWAR: find
+ * the first non-digit byte, then combine the digits pairwise), one at a
+ * time near the end; never reads at or past end.  Returns the end of the
+ * run. */
+static inline const char *digit_run(const char *p, const char *end, uint64_t *v)
+{
+        static const uint64_t pow10_8[9] = {
+                1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+        };
+        const uint64_t ones = UINT64_C(0x0101010101010101);
+        uint64_t acc = *v;
+
+        while (end - p >= 8) {
+                uint64_t w, x, bad, d;
+                int k;
+
+                memcpy(&w, p, sizeof w);
+                x = w ^ (ones * '0');                          /* digits become 0..9 */
+                bad = (((x & (ones * 0x7f)) + ones * 0x76) | x) & (ones * 0x80);
+                k = bad ? __builtin_ctzll(bad) / 8 : 8;        /* little-endian: first byte lowest */
+                if (k == 0)
+                        break;
+                /* the k digits, as the last k bytes of "000..digits" */
+                d = k == 8 ? x : x << (8 * (8 - k));
+                d = d * 10 + (d >> 8);
+                d = (((d & UINT64_C(0x000000ff000000ff)) * UINT64_C(0x000f424000000064)) +
+                     (((d >> 16) & UINT64_C(0x000000ff000000ff)) * UINT64_C(0x0000271000000001))) >> 32;
+                acc = acc * pow10_8[k] + d;
+                p += k;
+                if (k < 8) {
+                        *v = acc;
+                        return p;
+                }
+        }
+        while (p < end && (unsigned char) (*p - '0') < 10)
+                acc = acc * 10 + (unsigned char) (*p++ - '0');
+        *v = acc;
+        return p;
+}
+
+/* [+-]?digits[.digits] with at most 19 digits from p: the digits as one
+ * integer (exact: 10^19 < 2^64), how many follow the point, the sign.
+ * Returns where the number ends, or NULL for anything else. */
+static inline const char *plain_decimal(const char *p, const char *end, uint64_t *m, int *frac,
+                                        bool *neg)
+{
+        uint64_t v = 0;
+        const char *d;
+        size_t ni, nf = 0;
+
+        *neg = false;
+        if (p < end && (*p == '-' || *p == '+'))
+                *neg = *p++ == '-';
+        /* integer parts are short (often "0"): byte by byte */
+        d = p;
+        while (p < end && (unsigned char) (*p - '0') < 10)
+                v = v * 10 + (unsigned char) (*p++ - '0');
+        ni = (size_t) (p - d);
+        if (p < end && *p == '.') {
+                d = ++p;
+                p = digit_run(p, end, &v);
+                nf = (size_t) (p - d);
+        }
+        if (ni + nf == 0 || ni + nf > 19)
+                return NULL;
+        *m = v;
+        *frac = (int) nf;
+        return p;
+}
+
+/* The common row in one pass, without splitting it first: every mapped
+ * field a plain decimal (plain_decimal), blanks around fields, exactly
+ * n_fields fields.  Gives exactly what src_parse_row's general path gives:
+ * values through the same Clinger fast path as gw_csv_number (at most 19
+ * digits, m <= 2^53, 10^frac exact), times through gw_csv_time's fixed
+ * point.  Returns 1 with *t and v set, 0 when the row needs the general
+ * path, which also words every error. */
+static int fast_row(const struct src *s, const char *line, size_t len, int64_t *t, float *v)
+{
+        static const double p10[] = {
+                1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        };
+        static const int64_t i10[] = {
+                1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        };
+        const char *p = line, *end = line + len;
+        const char delim = s->delim;
+        const bool tab_blank = delim != '\t';
+
+        for (int c = 0;; c++) {
+                int role;
+
+                if (c >= s->n_fields)
+                        return 0;
+                role = s->role[c];
+                if (role == ROLE_NONE) {
+                        const char *d = memchr(p, delim, (size_t) (end - p));
+
+                        if (!d) {
+                                if (c + 1 != s->n_fields)
+                                        return 0;
+                                break;
+                        }
+                        p = d + 1;
+                        continue;
+                }
+
+                uint64_t m;
+                int frac;
+                bool neg;
+
+                while (p < end && (*p == ' ' || (tab_blank && *p == '\t')))
+                        p++;
+                p = plain_decimal(p, end, &m, &frac, &neg);
+                if (!p)
+                        return 0;
+                while (p < end && (*p == ' ' || (tab_blank && *p == '\t')))
+                        p++;
+                if (role == ROLE_TIME) {
+                        int scale = s->unit_pow10 - frac;
+
+                        if (s->unit_pow10 < 0 || scale < 0 || m > (uint64_t) (INT64_MAX / i10[scale]))
+                                return 0;
+                        *t = (int64_t) m * i10[scale];
+                        if (neg)
+                                *t = -*t;
+                } else {
+                        double x;
+
+                        if (m > (UINT64_C(1) << 53))
+                                return 0;
+                        x = (double) m;
+                        if (frac > 0)
+                                x /= p10[frac];
+                        x = neg ? -x : x;
+                        x *= s->scale[role];
+                        if (!isfinite((float) x))
+                                return 0;
+                        v[role] = (float) x;
+                }
+                if (p == end) {
+                        if (c + 1 != s->n_fields)
+                                return 0;
+                        break;
+                }
+                if (*p != delim)
+                        return 0;
+                p++;
+        }
+        if (s->time_col < 0)
+                *t = llround((double) s->index * 1e9 / s->rate_hz);
+        return 1;
+}
+
 static int src_parse_row(gw_trace_reader *r, struct src *s, const char *line, size_t len,
                          int64_t *t, float *v, char *msg, size_t msglen)
 {
         gw_csv_field f[GW_CSV_MAX_FIELDS];
+
+        if (s->fast == 0 && s->delim && s->n_fields > 0)
+                fast_setup(s);
+        if (s->fast > 0 && fast_row(s, line, len, t, v))
+                return 0;
 
         if (!s->delim)
                 s->delim = gw_csv_detect(line, len);

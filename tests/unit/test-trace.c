@@ -836,6 +836,85 @@ static void test_foreign_us_and_ns_timestamps(void)
         gw_trace_close(r);
 }
 
+/* Appends a random decimal of 1 to 22 digits (sometimes with an exponent,
+ * leading zeros, a sign, blanks around) to buf. */
+static void random_decimal(char *buf, size_t len, unsigned *seed, bool blanks)
+{
+        int ni = rand_r(seed) % 12, nf = rand_r(seed) % 12, o = (int) strlen(buf);
+        const char *sign = (const char *[]) { "", "-", "+" }[rand_r(seed) % 3];
+
+        if (ni + nf == 0)
+                nf = 1;
+        o += snprintf(buf + o, len - (size_t) o, "%s%s", blanks && rand_r(seed) % 4 == 0 ? " " : "", sign);
+        for (int i = 0; i < ni; i++)
+                buf[o++] = (char) ('0' + (i == 0 && rand_r(seed) % 3 ? 0 : rand_r(seed) % 10));
+        if (nf > 0 || rand_r(seed) % 8 == 0)
+                buf[o++] = '.';
+        for (int i = 0; i < nf; i++)
+                buf[o++] = (char) ('0' + rand_r(seed) % 10);
+        if (rand_r(seed) % 16 == 0)
+                o += snprintf(buf + o, len - (size_t) o, "e%d", rand_r(seed) % 7 - 3);
+        buf[o] = '\0';
+        if (blanks && rand_r(seed) % 4 == 0)
+                strcat(buf, "  ");
+}
+
+/* The reader's one-pass row parser and its general path (split, then
+ * gw_csv_number and gw_csv_time) must agree: values as strtod rounds them,
+ * times exact to the nanosecond, for every delimiter. */
+static void test_rows_of_decimals_read_exactly_for_every_delimiter(void)
+{
+        static const char delims[] = { ',', ';', '\t' };
+        enum { N = 3000 };
+        unsigned seed = 7;
+
+        for (size_t d = 0; d < sizeof delims; d++) {
+                static char text[N * 120];
+                static float want[N][3];
+                static int64_t want_t[N];
+                char name[32];
+                size_t o = 0;
+
+                for (int i = 0; i < N; i++) {
+                        char field[64] = "";
+                        int nf = rand_r(&seed) % 10, frac = rand_r(&seed) % 1000000000;
+                        int64_t scale = 1;
+
+                        for (int k = nf; k < 9; k++)
+                                scale *= 10;
+                        frac = (int) (frac / scale);
+                        want_t[i] = (int64_t) i * GW_NSEC_PER_SEC + (int64_t) frac * scale;
+                        o += (size_t) snprintf(text + o, sizeof text - o, nf ? "%d.%0*d" : "%d",
+                                               i, nf, frac);
+                        for (int c = 0; c < 3; c++) {
+                                field[0] = '\0';
+                                random_decimal(field, sizeof field, &seed, delims[d] != '\t');
+                                want[i][c] = (float) strtod(field, NULL);
+                                o += (size_t) snprintf(text + o, sizeof text - o, "%c%s", delims[d], field);
+                        }
+                        text[o++] = '\n';
+                }
+                text[o] = '\0';
+                snprintf(name, sizeof name, "decimals-%zu.csv", d);
+
+                gw_csv_layout l = layout_xyz(0, 1, 100);
+                l.delimiter = delims[d];
+                gw_trace_options opt = { .layout = &l };
+                gw_trace_reader *r = open_ok(put(name, text), &opt);
+                int bad = 0, n = 0;
+                int64_t t;
+                float v[3];
+
+                while (n < N && gw_trace_read(r, &t, v, err, sizeof err) == 1) {
+                        bad += t != want_t[n] || memcmp(v, want[n], sizeof v) != 0;
+                        n++;
+                }
+                CU_ASSERT_EQUAL(n, N);
+                CU_ASSERT_EQUAL(bad, 0);
+                gw_trace_close(r);
+        }
+}
+
 static void test_no_time_column_times_rows_by_rate(void)
 {
         gw_csv_layout l = layout_xyz(-1, 0, 64);
@@ -1154,6 +1233,8 @@ void gw_test_register(void)
         gw_test_add(s, "ms timestamps and scale (Daphnet layout)",
                     test_foreign_ms_timestamps_and_scale);
         gw_test_add(s, "us and ns timestamps are exact", test_foreign_us_and_ns_timestamps);
+        gw_test_add(s, "rows of decimals of every length read as strtod and exact times, for every delimiter",
+                    test_rows_of_decimals_read_exactly_for_every_delimiter);
         gw_test_add(s, "no time column: rows timed by rate",
                     test_no_time_column_times_rows_by_rate);
         gw_test_add(s, "rate is estimated from a timed file",
