@@ -124,6 +124,9 @@ daph = "".join("%d %d %d %d %d %d %d %d %d %d %d\n" % (15 + 16 * i, 70, 39, -970
                for i in range(30))
 put("trace", "daphnet.bin", (daph + "#--\n" + daph + "\n#--\n").encode() +
     bytes([4, 0, 1, 1, 0, 2, 1, 1, 2, 1, 3, 1]) + bytes([4, 0, 1, 1, 0, 0, 4, 0]))
+# A line over the reader's 4096 bytes between good rows.
+put("trace", "long-line.csv", GAITWAY + "1764388800.08," + "1" * 5000 + ",0,0,0,0,0\n" +
+    GAITWAY.splitlines()[-1] + "\n")
 put("trace", "semicolon.csv", "\xef\xbb\xbf10;1,5;2\n20;3;4\n")
 
 # ---- BLE notifications ----------------------------------------------------
