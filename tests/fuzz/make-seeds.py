@@ -264,6 +264,9 @@ put("mqtt-inbound", "acks.bin", b"\0" + b"\x90\x03\x00\x01\x01" + b"\x40\x02\x00
 put("mqtt-inbound", "server-disconnect.bin", b"\0" + b"\xe0\x00")
 put("mqtt-inbound", "cut-mid-packet.bin", b"\2" + publish(HA, b"online")[:9])
 put("mqtt-inbound", "bad-remaining-length.bin", b"\0" + b"\x30\xff\xff\xff\xff\x7f")
+# The largest remaining length MQTT 3.1.1 allows: libmosquitto allocates it
+# (256 MiB) before a byte of the payload arrives (docs/fuzzing.md).
+put("mqtt-inbound", "max-remaining-length.bin", b"\0" + b"\x30\xff\xff\xff\x7f")
 put("mqtt-inbound", "topic-not-utf8.bin", b"\0" + publish(b"home\xffassistant/status\x00", b"online"))
 put("mqtt-inbound", "refused-connack.bin", b"\1" + b"\x20\x02\x00\x05")
 put("mqtt-inbound", "second-connack.bin", b"\0" + b"\x20\x02\x00\x00" + publish(HA, b"online"))
