@@ -67,6 +67,13 @@ bad = dict(tiny, classes=["a", "a"])
 put("model-desc", "duplicate-class.json", json.dumps(bad))
 
 # Front ends: UCI's documented chain and Daphnet's, plus refusals.
+# UCI-HAR's gyroscope inputs with a gravity stage of their own (bias and
+# drift removed, docs/frontend.md).
+uci_fe = json.loads(descs["uci-9x6x128.gwm"])["frontend"]
+for i in uci_fe["inputs"]:
+    if i["name"].startswith("gyro"):
+        i["gravity"] = {"order": 2, "cutoff_hz": 0.1}
+put("frontend-spec", "input-gravity.json", json.dumps(uci_fe))
 put("frontend-spec", "lookahead.json", json.dumps(dict(tiny["frontend"], lookahead=2)))
 put("frontend-spec", "unknown-stage.json", json.dumps(dict(tiny["frontend"], lowpas={"order": 2})))
 put("frontend-spec", "with-source.bin",
