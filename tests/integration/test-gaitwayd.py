@@ -442,7 +442,8 @@ def sigterm_offline(ctx):
     check(msgs.get("gaitway/gw1/status") == (True, "offline"), "status %r" % (msgs.get("gaitway/gw1/status"),))
 
 
-@case("--check-config exits 0 on a good configuration and 1 naming file and line on a bad one", "systemd")
+@case("--check-config exits 0 on a good configuration and 1 naming file and line on a bad one; "
+      "a world-writable configuration is refused", "systemd")
 def check_config(ctx):
     gw = Gaitwayd(ctx, ctx.config(FAST))
     p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
@@ -454,6 +455,11 @@ def check_config(ctx):
     gw.write(ctx.config(FAST).replace("fog.gwm", "missing.gwm"))
     p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "--check-config"], capture_output=True, text=True)
     check(p.returncode == 1 and "fog_model" in p.stderr, "missing model: %s" % p.stderr)
+    gw.write(ctx.config(FAST))
+    os.chmod(gw.conf, 0o666)
+    p = subprocess.run([ctx.gaitwayd, "--config", gw.conf, "-v"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 1 and "%s: writable by every user (mode 0666): refused" % gw.conf in p.stderr,
+          "gaitwayd refuses to start on a world-writable configuration: %s" % p.stderr)
 
 
 @case("a broker that is down at start: READY anyway, retries with backoff, events once it appears", "restart")
