@@ -24,7 +24,7 @@ typedef struct {
 static void usage(FILE *f)
 {
         fprintf(f,
-                "Usage: gaitway bench FILE [--windows N] [--seed S] [--json]\n"
+                "Usage: gaitway bench FILE [--windows N] [--seed S] [--engine fp32|int8] [--json]\n"
                 "\n"
                 "Times the FP32 and INT8 engines of a model on N random windows (seeded)\n"
                 "after a warm-up, one window at a time on one thread, and prints the\n"
@@ -35,9 +35,12 @@ static void usage(FILE *f)
                 "Options:\n"
                 "  --windows N  windows per engine (default %d)\n"
                 "  --seed S     seed of the random inputs (default %d)\n"
+                "  --engine E   time only the fp32 or the int8 engine (default both)\n"
                 "  --json       print {\"fp32\": {...}, \"int8\": {...}} with median_us,\n"
                 "               p99_us, windows_per_s and p10_us (the fastest tenth, close\n"
-                "               to the time on an idle core)\n"
+                "               to the time on an idle core); int8 also has isa, the\n"
+                "               instruction set its kernels use (avx2, sse41, neon or c;\n"
+                "               GW_ENGINE_ISA chooses another one the CPU supports)\n"
                 "  -h, --help   show this help\n",
                 DEFAULT_WINDOWS, DEFAULT_SEED);
 }
@@ -116,7 +119,7 @@ static bench_result bench_int8(gw_engine *e, const int8_t *xq, size_t wl, int n,
         return summarise(ns, n);
 }
 
-static void print_json(const bench_result *f, const bench_result *q)
+static void print_json(const bench_result *f, const bench_result *q, const char *isa)
 {
         const bench_result *r[2] = { f, q };
         const char *name[2] = { "fp32", "int8" };
@@ -127,15 +130,18 @@ static void print_json(const bench_result *f, const bench_result *q)
                 if (!r[i]->ran)
                         continue;
                 printf("%s\"%s\": {\"median_us\": %.3f, \"p99_us\": %.3f, \"windows_per_s\": %.1f, "
-                       "\"p10_us\": %.3f}", first ? "" : ", ", name[i], r[i]->median_us, r[i]->p99_us,
+                       "\"p10_us\": %.3f", first ? "" : ", ", name[i], r[i]->median_us, r[i]->p99_us,
                        r[i]->windows_per_s, r[i]->p10_us);
+                if (i == 1)
+                        printf(", \"isa\": \"%s\"", isa);
+                printf("}");
                 first = false;
         }
         printf("}\n");
 }
 
 static void print_text(const gw_model_info *i, int n, uint64_t seed,
-                       const bench_result *f, const bench_result *q)
+                       const bench_result *f, const bench_result *q, const char *isa)
 {
         printf("model:   %s %s (C=%d K=%d T=%d F=%d k=%d H=%d, %zu MACs)\n", i->model_id,
                i->model_version, i->channels, i->classes, i->window, i->filters, i->kernel,
@@ -146,8 +152,8 @@ static void print_text(const gw_model_info *i, int n, uint64_t seed,
                 printf("fp32   %10.2f %9.2f %10.0f %9.2f\n", f->median_us, f->p99_us, f->windows_per_s,
                        f->p10_us);
         if (q->ran)
-                printf("int8   %10.2f %9.2f %10.0f %9.2f\n", q->median_us, q->p99_us, q->windows_per_s,
-                       q->p10_us);
+                printf("int8   %10.2f %9.2f %10.0f %9.2f  (%s)\n", q->median_us, q->p99_us,
+                       q->windows_per_s, q->p10_us, isa);
 }
 
 static int parse_int(const char *s, long lo, long hi, long *ret)
@@ -167,7 +173,7 @@ int cli_bench(int argc, char **argv)
 {
         const char *path = NULL;
         long n = DEFAULT_WINDOWS, seed = DEFAULT_SEED;
-        bool json = false;
+        bool json = false, want_fp32 = true, want_int8 = true;
         char err[GW_ERR_MAX];
         gw_model *m = NULL;
         gw_engine *e = NULL;
@@ -186,6 +192,15 @@ int cli_bench(int argc, char **argv)
                         return 0;
                 } else if (!strcmp(argv[a], "--json"))
                         json = true;
+                else if (!strcmp(argv[a], "--engine")) {
+                        if (a + 1 >= argc || (strcmp(argv[a + 1], "fp32") && strcmp(argv[a + 1], "int8"))) {
+                                cli_usage_error("bench", "--engine needs fp32 or int8");
+                                return 2;
+                        }
+                        want_fp32 = !strcmp(argv[a + 1], "fp32");
+                        want_int8 = !want_fp32;
+                        a++;
+                }
                 else if (!strcmp(argv[a], "--windows") || !strcmp(argv[a], "--seed")) {
                         bool win = !strcmp(argv[a], "--windows");
 
@@ -242,16 +257,16 @@ int cli_bench(int argc, char **argv)
         for (size_t i = 0; i < (size_t) n * wl; i++)
                 x[i] = (float) ((rng_next(&state) >> 40) * (4.0 / 16777216.0) - 2.0);
 
-        if (info->has_fp32)
+        if (info->has_fp32 && want_fp32)
                 rf = bench_fp32(e, x, wl, (int) n, ns);
-        if (info->has_int8) {
+        if (info->has_int8 && want_int8) {
                 gw_model_quantize(m, x, xq, (size_t) n * (size_t) info->window);
                 rq = bench_int8(e, xq, wl, (int) n, ns);
         }
         if (json)
-                print_json(&rf, &rq);
+                print_json(&rf, &rq, gw_engine_isa(e));
         else
-                print_text(info, (int) n, (uint64_t) seed, &rf, &rq);
+                print_text(info, (int) n, (uint64_t) seed, &rf, &rq, gw_engine_isa(e));
         status = fflush(stdout) == 0 ? 0 : 1;
         if (status)
                 fprintf(stderr, "gaitway bench: cannot write the output\n");
