@@ -17,7 +17,7 @@
 #include "log.h"
 #include "source.h"
 
-#define BATCH 256
+#define BATCH 64   /* samples per read from the trace: per-device memory, not speed, at this size */
 #define BAD_ROWS_LOGGED 10
 
 typedef struct {

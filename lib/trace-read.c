@@ -12,7 +12,10 @@
 #include "gaitway/trace.h"
 #include "csv-private.h"
 
-#define READ_BUF        (64 * 1024)
+/* Large enough for the longest line (GW_TRACE_MAX_LINE) and a few hundred
+ * rows per read; small, because a gateway replaying thousands of traces in
+ * real time holds one per device. */
+#define READ_BUF        (8 * 1024)
 #define MAX_META        64
 #define ESTIMATE_ROWS   65
 
