@@ -413,8 +413,18 @@ static int client_send(MqttClient *c, const char *topic, const void *payload, in
         return MOSQ_ERR_SUCCESS;
 }
 
+/* A failure of the link (or of memory), not of the message: the message
+ * stays queued for the next connection. */
+static bool link_error(int rc)
+{
+        return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO ||
+               rc == MOSQ_ERR_NOMEM || rc == MOSQ_ERR_TLS;
+}
+
 static void client_pump(MqttClient *c)
 {
+        char broken[384] = "";
+
         /* on_publish() may run inside mosquitto_publish(): one pump at a
          * time. */
         if (c->pumping)
@@ -425,14 +435,23 @@ static void client_pump(MqttClient *c)
                 if (!m)
                         break;
                 int rc = client_send(c, m->topic, m->payload, m->len, m->qos, m->retain);
-                if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST)
+                if (link_error(rc)) {
+                        /* A write that fails (EPIPE after the broker died)
+                         * is how a busy loop may learn of a lost link first.
+                         * libmosquitto may have kept a QoS >= 1 copy and
+                         * re-send it too: at least once. */
+                        snprintf(broken, sizeof broken, "%s", rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+                                 mosquitto_strerror(rc));
                         break;
+                }
                 if (rc != MOSQ_ERR_SUCCESS)
                         log_warning("mqtt: cannot publish to %s: %s (message dropped)", m->topic,
                                     mosquitto_strerror(rc));
                 free(msg_queue_pop(&c->queue));
         }
         c->pumping = false;
+        if (broken[0])
+                client_link_lost(c, broken);
 }
 
 int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, size_t len, int qos, bool retain)

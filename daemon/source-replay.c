@@ -18,6 +18,7 @@
 #include "source.h"
 
 #define BATCH 64   /* samples per read from the trace: per-device memory, not speed, at this size */
+#define CATCH_UP_BATCHES 4      /* batches a paced replay delivers per wake-up at most */
 #define BAD_ROWS_LOGGED 10
 
 typedef struct {
@@ -422,8 +423,11 @@ static void replay_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 static void replay_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
         ReplaySource *s = w->data;
-        /* Catch up in batches, then sleep until the next sample is due. */
-        for (;;) {
+        /* Catch up a few batches at a time, then sleep until the next sample
+         * is due, or come back at once after the loop has polled: a replay
+         * the CPU cannot keep pace with lags behind instead of starving the
+         * MQTT, D-Bus, signal and watchdog watchers. */
+        for (int i = 0; i < CATCH_UP_BATCHES; i++) {
                 if (!replay_batch(s, true))
                         return;
                 if (s->have_next && replay_due(s, s->next_t) > mono_now())

@@ -531,6 +531,15 @@ def run(name, groups):
     # Under build-asan the binaries must be the instrumented ones, and every
     # report (a leak at gaitwayd's exit included) fails the case.
     print("binaries: %s/daemon (%s)" % (build, kinds or "not sanitized"), flush=True)
+    try:
+        with open(os.path.join(build, "meson-info", "intro-buildoptions.json")) as f:
+            wanted = next((o["value"] for o in json.load(f) if o["name"] == "b_sanitize"), "none")
+    except (OSError, ValueError):
+        wanted = "none"
+    if "address" in wanted and "ASan" not in kinds:
+        print("\ngaitway-test: %s: 0 passed, 1 failed (b_sanitize=%s but gaitwayd is not instrumented)"
+              % (name, wanted))
+        return 1
     for group, cname, fn in CASES:
         if groups and group not in groups:
             continue

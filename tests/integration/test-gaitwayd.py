@@ -471,12 +471,16 @@ def broker_late(ctx):
                   env={"NOTIFY_SOCKET": ns.path}).start()
     ctx.cleanup.append(gw.stop)
     ns.wait("READY=1", timeout=5)
-    time.sleep(1.5)
-    delays = [float(l.split("reconnecting in ")[1].split()[0]) for l in gw.log().splitlines()
-              if "mqtt: reconnecting in" in l]
+
+    def delays():
+        return [float(l.split("reconnecting in ")[1].split()[0]) for l in gw.log().splitlines()
+                if "mqtt: reconnecting in" in l]
+    t0 = time.monotonic()
+    wait_for(lambda: len(delays()) >= 5, 15, step=0.1, what="five retries")
+    took, delays = time.monotonic() - t0, delays()
     # reconnect_min 0.1, reconnect_max 0.5: the n-th delay in [b/2, b], b = min(0.5, 0.1 * 2^n).
-    check(3 <= len(delays) <= 20 and all(0.05 <= d <= 0.5 for d in delays) and max(delays) > 0.2,
-          "retries with growing delays, not a busy loop: %s" % delays)
+    check(all(0.05 <= d <= 0.5 for d in delays) and max(delays) > 0.2 and took > 0.5,
+          "retries with growing delays, not a busy loop: %s in %.1f s" % (delays, took))
     check(sum(1 for l in gw.log().splitlines() if l.startswith("<4>mqtt: 127.0.0.1")) == 1,
           "the refused connection is one warning, the retries debug lines")
     broker.start()
@@ -498,8 +502,14 @@ def durable_broker(ctx):
     return started(ctx, b.start())
 
 
-def retained(ctx, broker, topic="gaitway/gw1/#"):
-    return {t: p for r, q, t, p in Subscriber(ctx.dir, broker, [topic], retained_only=True).wait(10)}
+def retained(ctx, broker, topic="gaitway/gw1/#", want=None):
+    """The retained messages under topic; tries again (a loaded machine may
+    keep mosquitto_sub from connecting within its -W) until `want` is there."""
+    for _ in range(5):
+        got = {t: p for r, q, t, p in Subscriber(ctx.dir, broker, [topic], retained_only=True).wait(10)}
+        if want is None or want in got:
+            return got
+    return got
 
 
 @case("a broker SIGKILLed and restarted mid-replay: every QoS 1 event arrives at least once, none dropped",
@@ -525,7 +535,7 @@ def broker_restart(ctx):
     check(not missing, "%d of %d events lost, first %s" % (len(missing), len(want), missing[:1]))
     check(len(got) >= len(want), "at least once: %d received for %d events" % (len(got), len(want)))
     check("connection to 127.0.0.1:%d lost" % broker.port in gw.log(), "the outage was noticed")
-    s = json.loads(retained(ctx, broker, "gaitway/gw1/stats")["gaitway/gw1/stats"])
+    s = json.loads(retained(ctx, broker, "gaitway/gw1/stats", want="gaitway/gw1/stats")["gaitway/gw1/stats"])
     check(s["mqtt"]["dropped"] == 0 and s["mqtt"]["connects"] >= 2, "stats: %s" % s["mqtt"])
     print("       broker SIGKILL: %d events, %d received (%d duplicates), 0 lost, %d dropped"
           % (len(want), len(got), len(got) - len(want), s["mqtt"]["dropped"]))
@@ -574,7 +584,7 @@ def queue_bound(ctx):
     got = {event_key(d) for _, d in mqtt_events(sub.stop())}
     want, _ = ctx.replay_events(gw.conf)
     missing = [w for w in want if event_key(w) not in got]
-    s = json.loads(retained(ctx, broker, "gaitway/gw1/stats")["gaitway/gw1/stats"])
+    s = json.loads(retained(ctx, broker, "gaitway/gw1/stats", want="gaitway/gw1/stats")["gaitway/gw1/stats"])
     check(s["mqtt"]["dropped"] > 0, "drops counted: %s" % s["mqtt"])
     # Status and discovery are QoS 1 too: the counted drops cover at least
     # the missing events.
