@@ -26,6 +26,7 @@ def main(args, d):
     evaluate.write_labels(ytxt, y64[mte], CLASSES)
     ev = evaluate.gaitway_eval(model, ["--windows", xcsv, "--labels", ytxt])
     docs = os.path.join(ROOT, "docs", "models")
+    os.makedirs(docs, exist_ok=True)
     card.confusion_png(ev["engines"]["int8"]["confusion"], CLASSES,
                        os.path.join(docs, NAME + "-test.png"),
                        "MotionSense test subjects 5-9, INT8 (shipped seed %d)" % rep["shipped_seed"])

@@ -66,20 +66,24 @@ class Augment:
     (acc, gyro, body/total acc of one sensor).  rotate_deg: the sensor turned
     by up to this angle (one rotation per window for every triple: the
     device sits a little differently on each wearer).  scale: per-window
-    gain in [1 - scale, 1 + scale] per triple.  bias: dict triple index ->
+    gain in [1 - scale, 1 + scale] per triple.  log_gain: a per-window gain
+    exp(U(-log_gain, log_gain)) on every channel (amplitude differs between
+    wearers far more than a few percent).  bias: dict triple index ->
     std of a constant offset added to that triple (gyro bias).  noise: std
     of white noise as a fraction of each channel's std."""
 
-    def __init__(self, triples=(), rotate_deg=0.0, scale=0.0, bias=None, noise=0.0, std=None):
+    def __init__(self, triples=(), rotate_deg=0.0, scale=0.0, bias=None, noise=0.0, std=None,
+                 log_gain=0.0):
         self.triples = [list(t) for t in triples]
         self.rotate_deg = rotate_deg
         self.scale = scale
+        self.log_gain = log_gain
         self.bias = dict(bias or {})
         self.noise = noise
         self.std = None if std is None else np.asarray(std, np.float32)
 
     def active(self):
-        return bool(self.rotate_deg or self.scale or self.bias or self.noise)
+        return bool(self.rotate_deg or self.scale or self.bias or self.noise or self.log_gain)
 
     def __call__(self, x, rng):
         x = x.copy()
@@ -92,6 +96,8 @@ class Augment:
             for t in self.triples:
                 g = rng.uniform(1 - self.scale, 1 + self.scale, size=(n, 1, 1)).astype(np.float32)
                 x[:, :, t] *= g
+        if self.log_gain:
+            x *= np.exp(rng.uniform(-self.log_gain, self.log_gain, size=(n, 1, 1))).astype(np.float32)
         for ti, sd in self.bias.items():
             t = self.triples[ti]
             x[:, :, t] += rng.normal(0, sd, size=(n, 1, len(t))).astype(np.float32)
