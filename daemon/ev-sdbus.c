@@ -3,8 +3,22 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ev-sdbus.h"
+
+/* Messages handled per wake-up: a peer that sends faster than we handle
+ * (a flood of signals or calls) must not keep the loop from its other
+ * watchers.  What is left is handled on the next iteration: sd-bus then
+ * asks for a zero timeout. */
+#define PROCESS_MAX 64
+
+static uint64_t mono_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 struct EvSdbus {
         sd_bus *bus;
@@ -24,10 +38,11 @@ static void ev_sdbus_process(EvSdbus *e)
         int r;
         if (e->failed)
                 return;
-        /* Drain: sd_bus_process() handles one message per call. */
+        /* sd_bus_process() handles one message per call. */
+        int n = 0;
         do
                 r = sd_bus_process(e->bus, NULL);
-        while (r > 0);
+        while (r > 0 && ++n < PROCESS_MAX);
         if (r < 0) {
                 e->failed = true;
                 ev_io_stop(e->loop, &e->io);
@@ -72,9 +87,7 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
         ev_timer_stop(loop, &e->timer);
         if (sd_bus_get_timeout(e->bus, &usec) >= 0 && usec != UINT64_MAX) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                uint64_t now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+                uint64_t now = mono_usec();
                 double after = usec > now ? (double) (usec - now) / 1e6 : 0;
                 ev_timer_set(&e->timer, after, 0);
                 ev_timer_start(loop, &e->timer);
@@ -103,6 +116,28 @@ int ev_sdbus_attach(sd_bus *bus, struct ev_loop *loop, ev_sdbus_error_cb on_erro
          * prepare watcher sees a zero timeout. */
         *ret = e;
         return 0;
+}
+
+int ev_sdbus_flush(sd_bus *bus, uint64_t timeout_usec)
+{
+        uint64_t deadline = mono_usec() + timeout_usec;
+        for (;;) {
+                uint64_t queued = 0, now;
+                int r = sd_bus_get_n_queued_write(bus, &queued);
+                if (r < 0 || queued == 0)
+                        return r < 0 ? r : 0;
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                now = mono_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0)
+                        return r;
+        }
 }
 
 EvSdbus *ev_sdbus_detach(EvSdbus *e)

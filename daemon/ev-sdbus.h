@@ -17,3 +17,7 @@ typedef void (*ev_sdbus_error_cb)(void *userdata, int error);
 int ev_sdbus_attach(sd_bus *bus, struct ev_loop *loop, ev_sdbus_error_cb on_error, void *userdata,
                     EvSdbus **ret);
 EvSdbus *ev_sdbus_detach(EvSdbus *e);
+/* Writes what is queued, waiting at most timeout_usec: sd_bus_flush() waits
+ * forever for a bus that does not read (a stopped dbus-daemon or BlueZ).
+ * Returns 0, -ETIMEDOUT, or the bus's error. */
+int ev_sdbus_flush(sd_bus *bus, uint64_t timeout_usec);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -27,6 +28,16 @@
 #define DEVICE_PREFIX   "/org/gaitway/Gateway1/device"
 #define MANAGER_IFACE   "org.gaitway.Gateway1"
 #define DEVICE_IFACE    "org.gaitway.Device1"
+
+/* Signals waiting for the bus to read them.  sd-bus queues up to 196608
+ * messages (some hundred MB) for a bus that does not read; past this many (about
+ * 1.3 kB each)
+ * the signals of a change are skipped (the properties stay right) and
+ * counted, so a stalled dbus-daemon costs a bounded amount of memory. */
+#define SIGNAL_QUEUE_MAX 1024
+
+/* How long the last signals may take to leave at a stop (the loop waits). */
+#define FLUSH_USEC 1000000
 
 #define ERROR_INVALID_CONFIG "org.gaitway.Error.InvalidConfig"
 #define ERROR_NO_SUCH_DEVICE "org.gaitway.Error.NoSuchDevice"
@@ -51,6 +62,7 @@ typedef struct {
         Backoff backoff;
         ev_timer retry;
         bool warned;
+        uint64_t skipped;               /* signals not sent: the queue was full */
 } DbusSink;
 
 static Manager *manager_of(void *userdata)
@@ -402,7 +414,7 @@ static void dbus_disconnect(DbusSink *s)
         s->name_slot = sd_bus_slot_unref(s->name_slot);
         s->ev = ev_sdbus_detach(s->ev);
         if (s->bus) {
-                sd_bus_flush(s->bus);
+                ev_sdbus_flush(s->bus, FLUSH_USEC);
                 s->bus = sd_bus_close_unref(s->bus);
         }
 }
@@ -544,6 +556,15 @@ static void dbus_sink_event(Sink *base, const Event *e)
         }
         if (!s->bus)
                 return;
+        if (e->type == EVENT_ACTIVITY || e->type == EVENT_FOG || e->type == EVENT_DEVICE_CONNECTED) {
+                uint64_t queued = 0;
+                if (sd_bus_get_n_queued_write(s->bus, &queued) >= 0 && queued >= SIGNAL_QUEUE_MAX) {
+                        if (s->skipped++ % 10000 == 0)
+                                log_warning("dbus: the bus is not reading (%" PRIu64 " messages queued): "
+                                            "signals skipped (%" PRIu64 " so far)", queued, s->skipped);
+                        return;
+                }
+        }
 
         switch (e->type) {
         case EVENT_ACTIVITY:
@@ -584,8 +605,8 @@ static void dbus_sink_stop(Sink *base)
 {
         DbusSink *s = (DbusSink *) base;
         ev_timer_stop(s->base.manager->loop, &s->retry);
-        if (s->bus)
-                sd_bus_flush(s->bus);
+        if (s->bus && ev_sdbus_flush(s->bus, FLUSH_USEC) == -ETIMEDOUT)
+                log_warning("dbus: the bus did not read the last signals within 1 s");
         manager_sink_stopped(s->base.manager, base);
 }
 

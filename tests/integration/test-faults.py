@@ -414,6 +414,61 @@ def overload(ctx):
           % (pings, answer, took))
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([l for l in f if l.startswith("VmRSS:")][0].split()[1])
+
+
+@case("a dbus-daemon that stops reading (SIGSTOP): bounded memory, signals skipped with a warning, "
+      "SIGTERM still exits", "load")
+def dbus_stalled(ctx):
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    lines = base_config(ctx, bus=bus)
+    for i in range(20):
+        lines += replay_device("d%d" % i, ctx.trace(), "speed = 500\nloop = yes")
+    gw = Gaitwayd(ctx, "\n".join(lines) + "\n").start()
+    ctx.cleanup.append(gw.stop)
+    on_bus(bus)
+    time.sleep(2.0)
+    before = rss_kb(gw.proc.pid)
+    bus.proc.send_signal(signal.SIGSTOP)
+    ctx.cleanup.insert(0, lambda: bus.proc.send_signal(signal.SIGCONT))
+    try:
+        t0 = time.monotonic()
+        wait_for(lambda: "dbus: the bus is not reading" in gw.log(), 30, step=0.2, what="the skipped signals")
+        filled = time.monotonic() - t0
+        time.sleep(1.0)
+        grown = rss_kb(gw.proc.pid) - before
+        check(grown < 4096, "memory while the bus is stopped: +%d kB" % grown)
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        rc = gw.wait(30)
+        took = time.monotonic() - t0
+    finally:
+        bus.proc.send_signal(signal.SIGCONT)
+    check(rc == 0 and took < 10, "SIGTERM with the bus stopped: exit %d after %.1f s" % (rc, took))
+    print("       dbus-daemon stopped: queue full after %.1f s, +%d kB, signals skipped (logged once), "
+          "SIGTERM to exit %.1f s" % (filled, grown, took))
+
+
+@case("BlueZ's bus stops reading while wearables stream: SIGTERM still exits, in bounded time", "ble")
+def ble_bus_stalled(ctx):
+    bus, bz, gw = ble_setup(ctx)
+    bus.proc.send_signal(signal.SIGSTOP)
+    ctx.cleanup.insert(0, lambda: bus.proc.send_signal(signal.SIGCONT))
+    try:
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        rc = gw.wait(30)
+        took = time.monotonic() - t0
+    finally:
+        bus.proc.send_signal(signal.SIGCONT)
+    check(rc == 0 and took < 10, "SIGTERM with BlueZ's bus stopped: exit %d after %.1f s" % (rc, took))
+    print("       BlueZ's bus stopped: SIGTERM to exit %.1f s" % took)
+
+
 # ---- IIO -------------------------------------------------------------------------------------
 
 @case("an IIO sensor stalling and vanishing: link state and reconnects counted, rate-limited log, "
