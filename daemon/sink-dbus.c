@@ -150,31 +150,98 @@ static bool in_group(gid_t want, sd_bus_creds *creds)
         return false;
 }
 
+/* The caller's uid and whether it is in group `want`, as the bus daemon
+ * knows them (GetConnectionCredentials: SO_PEERCRED and SO_PEERGROUPS at
+ * connect), without reading /proc/PID, which ProtectProc=invisible hides
+ * for other users' processes.  *member: 1, 0, or -1 when the bus does not
+ * tell the groups (dbus-daemon before 1.11.8). */
+static int bus_caller(sd_bus_message *m, bool check_group, gid_t want, uid_t *uid, int *member)
+{
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        const char *sender = sd_bus_message_get_sender(m);
+        sd_bus_message *call = NULL, *reply = NULL;
+        bool have_uid = false;
+        int r;
+
+        *member = -1;
+        if (!sender)
+                return -ENODATA;        /* a direct connection: no bus daemon */
+        r = sd_bus_message_new_method_call(bus, &call, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                           "org.freedesktop.DBus", "GetConnectionCredentials");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", sender);
+        if (r >= 0)
+                r = sd_bus_call(bus, call, 5 * 1000000, NULL, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0 && !strcmp(key, "UnixUserID")) {
+                        uint32_t u;
+                        r = sd_bus_message_read(reply, "v", "u", &u);
+                        *uid = (uid_t) u;
+                        have_uid = r >= 0;
+                } else if (r >= 0 && !strcmp(key, "UnixGroupIDs")) {
+                        const uint32_t *gids;
+                        size_t size = 0;
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r >= 0)
+                                r = sd_bus_message_read_array(reply, 'u', (const void **) &gids, &size);
+                        if (r >= 0) {
+                                *member = 0;
+                                for (size_t i = 0; check_group && i < size / sizeof *gids; i++)
+                                        if (gids[i] == (uint32_t) want)
+                                                *member = 1;
+                                r = sd_bus_message_exit_container(reply);
+                        }
+                } else if (r >= 0)
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        sd_bus_message_unref(call);
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                return r;
+        return have_uid ? 0 : -ENODATA;
+}
+
 /* Methods that change state admit root, the daemon's own account and the
  * members of [dbus] admin_group.  They are registered with
  * SD_BUS_VTABLE_UNPRIVILEGED because sd-bus's own check admits only
  * CAP_SYS_ADMIN or our uid; the bus policy may stop others earlier.  The
- * uid is the bus's (SO_PEERCRED at connect); the groups come from the bus
- * where it tells them, else from /proc/PID of the caller. */
+ * uid and groups are the bus daemon's; only where it does not tell the
+ * groups (or on a direct connection) does sd-bus read them from the
+ * caller's /proc/PID. */
 static int check_admin(sd_bus_message *m, const char *group, sd_bus_error *error)
 {
         static time_t last_log;
-        sd_bus_creds *creds = NULL;
+        struct group gr, *grp = NULL;
+        char buf[4096];
         uid_t uid = (uid_t) -1;
+        int member = -1;
         bool ok = false;
 
-        int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID |
-                                          SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r >= 0 && (sd_bus_creds_get_euid(creds, &uid) >= 0 || sd_bus_creds_get_uid(creds, &uid) >= 0)) {
-                ok = uid == 0 || uid == geteuid();
-                if (!ok && group) {
-                        struct group gr, *res = NULL;
-                        char buf[4096];
-                        if (getgrnam_r(group, &gr, buf, sizeof buf, &res) == 0 && res)
-                                ok = in_group(res->gr_gid, creds);
+        if (group && (getgrnam_r(group, &gr, buf, sizeof buf, &grp) != 0 || !grp))
+                grp = NULL;             /* no such group: root only */
+        if (bus_caller(m, grp != NULL, grp ? grp->gr_gid : 0, &uid, &member) == 0) {
+                ok = uid == 0 || uid == geteuid() || member == 1;
+                if (!ok && member < 0 && grp) {
+                        sd_bus_creds *creds = NULL;
+                        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_GID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                                      SD_BUS_CREDS_AUGMENT, &creds) >= 0)
+                                ok = in_group(grp->gr_gid, creds);
+                        sd_bus_creds_unref(creds);
                 }
+        } else {
+                sd_bus_creds *creds = NULL;
+                int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID |
+                                                  SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT, &creds);
+                if (r >= 0 && (sd_bus_creds_get_euid(creds, &uid) >= 0 || sd_bus_creds_get_uid(creds, &uid) >= 0))
+                        ok = uid == 0 || uid == geteuid() || (grp && in_group(grp->gr_gid, creds));
+                sd_bus_creds_unref(creds);
         }
-        sd_bus_creds_unref(creds);
         if (ok)
                 return 0;
         /* Refusals are worth an audit line, but not a flood of them. */

@@ -317,6 +317,34 @@ def dbus_unprivileged(ctx):
           "admin_group empty: root only: %s" % res)
 
 
+@case("Reload under ProtectProc=invisible: the groups come from the bus, not from /proc", "dbus")
+def dbus_admin_hidden_proc(ctx):
+    # gaitwayd as an unprivileged account that cannot see other users'
+    # processes (hidepid=invisible, what ProtectProc=invisible gives the
+    # service): the caller's groups must come from the bus daemon.
+    accounts = Accounts(ctx)
+    admins = accounts.group("gwitadm")
+    admin = accounts.user("gwitadmin", groups=[admins])
+    other = accounts.user("gwitother")
+    svc = accounts.user("gwitsvc")
+    bus = DbusDaemon(ctx.dir)
+    ctx.cleanup.append(bus.stop)
+    os.chmod(ctx.dir, 0o755)
+    conf = ctx.config("speed = 1\nloop = yes", dbus=bus.address).replace("[dbus]", "[dbus]\nadmin_group = " + admins)
+    wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+            'mount -t proc -o hidepid=invisible proc /proc; '
+            'exec setpriv --reuid=%s --regid=%s --clear-groups "$@"' % (svc, svc), "sh"]
+    gw = started(ctx, Gaitwayd(ctx, conf, prefix=wrap).start())
+    os.chmod(gw.conf, 0o644)
+    wait_for(lambda: bus.busctl("status", "org.gaitway.Gateway1", check_rc=False).returncode == 0, 10,
+             what="the bus name")
+    M = ("/org/gaitway/Gateway1", "org.gaitway.Gateway1")
+    check(bus.call_as(admin, *M, "Reload") == "ok", "a member of %s may Reload" % admins)
+    res = bus.call_as(other, *M, "Reload")
+    check(res.startswith("org.freedesktop.DBus.Error.AccessDenied"), "others are refused: %s" % res)
+    check(bus.call_as(None, *M, "Reload") == "ok", "root may Reload")
+
+
 @case("a restarted dbus-daemon gets the name and objects back", "dbus")
 def dbus_restart(ctx):
     bus = DbusDaemon(ctx.dir, socket_path=os.path.join(ctx.dir, "bus.sock"))
