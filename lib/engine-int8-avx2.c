@@ -75,7 +75,11 @@ GW_SIMD_FN V v_rq(V acc, const gw_rq8 *q, int half)
         po = _mm256_add_epi64(po, _mm256_loadu_si256((const __m256i *) (const void *) q->add_o));
         pe = _mm256_srlv_epi64(pe, _mm256_loadu_si256((const __m256i *) (const void *) q->sh_e));
         po = _mm256_srlv_epi64(po, _mm256_loadu_si256((const __m256i *) (const void *) q->sh_o));
-        return (V) _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xaa) - v_load(q->sub);
+        /* The subtraction wraps by design (the sign of the 64-bit result
+         * sits above bit 31): an intrinsic, not the vector operator, whose
+         * signed overflow would be undefined. */
+        return (V) _mm256_sub_epi32(_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xaa),
+                                    M(v_load(q->sub)));
 }
 
 /* docs/int8.md §4 on Q3.12 lanes (within int16): segment pre >> 8 (as an

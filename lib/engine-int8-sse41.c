@@ -81,7 +81,9 @@ GW_SIMD_FN V v_rq(V acc, const gw_rq8 *q, int half)
                   q->sh_e + r2);
         po = srl2(_mm_add_epi64(po, _mm_loadu_si128((const __m128i *) (const void *) (q->add_o + r2))),
                   q->sh_o + r2);
-        return (V) _mm_blend_epi16(pe, _mm_slli_epi64(po, 32), 0xcc) - v_load(q->sub + r);
+        /* Wraps by design: an intrinsic, not the vector operator (see the AVX2 file). */
+        return (V) _mm_sub_epi32(_mm_blend_epi16(pe, _mm_slli_epi64(po, 32), 0xcc),
+                                 M(v_load(q->sub + r)));
 }
 
 /* As in engine-int8-avx2.c, with the four segment reads done one by one. */
