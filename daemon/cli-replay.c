@@ -339,6 +339,10 @@ static int load_config(const ReplayOptions *o, Config **ret, char *device_id, ch
         }
         if (r == 0)
                 r = config_loader_finish(l, ret, err, errlen);
+        /* --device on a live device replaces its source: its kind's keys
+         * stay behind, and the user may want to know they were not used. */
+        for (size_t i = 0; r == 0 && i < (*ret)->n_ignored; i++)
+                log_info("%s", (*ret)->ignored[i]);
         config_loader_free(l);
         free(text);
         free(dropins);

@@ -362,6 +362,7 @@ typedef struct {
         char *file;
         char *base_dir;
         unsigned line;
+        unsigned long seq;      /* order of assignment over all files */
 } Entry;
 
 typedef struct {
@@ -370,6 +371,10 @@ typedef struct {
         unsigned line;
         Entry *entries;
         size_t n_entries;
+        /* A later file changed `source` (gaitway replay, or a drop-in
+         * replaying a live device): the keys of other kinds set before are
+         * left over from the section as first written, not mistakes. */
+        bool source_replaced;
 } PendingDevice;
 
 struct ConfigLoader {
@@ -393,6 +398,7 @@ struct ConfigLoader {
         char *base_dir;
         unsigned line;
         unsigned long_line;
+        unsigned long seq;
         int error;
         char err[GW_ERR_MAX * 2];
 };
@@ -476,21 +482,21 @@ void config_loader_set_check(ConfigLoader *l, bool check)
         l->check = check;
 }
 
-/* A line for Config.unchecked. */
-static int add_unchecked(Config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add_unchecked(Config *c, const char *fmt, ...)
+/* A line for Config.unchecked or Config.ignored. */
+static int add_line(char ***lines, size_t *n_lines, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int add_line(char ***lines, size_t *n_lines, const char *fmt, ...)
 {
-        char **n = realloc(c->unchecked, (c->n_unchecked + 1) * sizeof *n);
+        char **n = realloc(*lines, (*n_lines + 1) * sizeof *n);
         if (!n)
                 return -ENOMEM;
-        c->unchecked = n;
+        *lines = n;
         va_list ap;
         va_start(ap, fmt);
-        int r = vasprintf(&n[c->n_unchecked], fmt, ap);
+        int r = vasprintf(&n[*n_lines], fmt, ap);
         va_end(ap);
         if (r < 0)
                 return -ENOMEM;
-        c->n_unchecked++;
+        (*n_lines)++;
         return 0;
 }
 
@@ -566,6 +572,8 @@ static int device_entry(ConfigLoader *l, PendingDevice *d, const char *key, cons
         for (size_t i = 0; i < d->n_entries; i++)
                 if (!strcmp(d->entries[i].key, key)) {
                         e = &d->entries[i];
+                        if (!strcmp(key, "source") && strcmp(e->value, value))
+                                d->source_replaced = true;
                         entry_clear(e);
                         break;
                 }
@@ -581,6 +589,7 @@ static int device_entry(ConfigLoader *l, PendingDevice *d, const char *key, cons
         e->file = strdup(l->file);
         e->base_dir = l->base_dir ? strdup(l->base_dir) : NULL;
         e->line = l->line;
+        e->seq = ++l->seq;
         if (!e->key || !e->value || !e->file || (l->base_dir && !e->base_dir))
                 return -ENOMEM;
         return 0;
@@ -682,8 +691,8 @@ static int conf_ini_handler(void *user, const char *section, const char *key, co
                 char **f = (char **) ((char *) l->config + k->offset);
                 free(*f);
                 *f = strdup(value);
-                if (!*f || add_unchecked(l->config, "%s:%u: [%s] %s: %s", l->file, l->line, section,
-                                         key, reason) < 0) {
+                if (!*f || add_line(&l->config->unchecked, &l->config->n_unchecked, "%s:%u: [%s] %s: %s",
+                                    l->file, l->line, section, key, reason) < 0) {
                         l->error = -ENOMEM;
                         snprintf(l->err, sizeof l->err, "out of memory");
                         return 1;
@@ -914,6 +923,34 @@ static int read_password(MqttConf *m, const char *where, char *err, size_t errle
         return 0;
 }
 
+/* A key the device's source kind does not take, and that is either not a
+ * common key or a common key with a value refused (reason holds why).  Set
+ * before the source was replaced, a key of another kind is ignored, with a
+ * line in Config.ignored (returns 1); a common key too when the other kind
+ * takes its value (iio's mount_matrix = no).  Otherwise 0 keeps the common
+ * key's reason, or a negative errno with reason filled. */
+static int foreign_key(Config *c, const PendingDevice *p, const Entry *src, const Entry *e, bool common,
+                       char *reason, size_t reasonlen)
+{
+        bool left_over = p->source_replaced && e->seq < src->seq;
+        const SourceKind *owner;
+        int r = source_kind_owning_key(source_kind_find(src->value), e->key, e->value, e->base_dir, &owner);
+        if (!owner && r == -ENOMEM)
+                return gw_error(reason, reasonlen, ENOMEM, "out of memory");
+        if (common && (!owner || r != 1 || !left_over))
+                return 0;
+        if (!owner)
+                return gw_error(reason, reasonlen, EINVAL, "unknown key");
+        if (!left_over)
+                return gw_error(reason, reasonlen, EINVAL, "unknown key (a key of the %s source; this "
+                                "device's source is %s)", owner->name, src->value);
+        if (add_line(&c->ignored, &c->n_ignored, "%s:%u: [device %s] %s: ignored, a key of the %s source "
+                     "(source is %s since %s:%u)", e->file, e->line, p->id, e->key, owner->name, src->value,
+                     src->file, src->line) < 0)
+                return gw_error(reason, reasonlen, ENOMEM, "out of memory");
+        return 1;
+}
+
 static int finish_device(ConfigLoader *l, PendingDevice *p, DeviceConf *d, char *err, size_t errlen)
 {
         char reason[GW_ERR_MAX];
@@ -956,10 +993,14 @@ static int finish_device(ConfigLoader *l, PendingDevice *p, DeviceConf *d, char 
                                         reason, sizeof reason);
                 if (r == 0) {
                         const KeyDef *k = find_key(device_keys, e->key);
-                        if (k)
-                                r = apply_key(k, d, e->value, e->base_dir, reason, sizeof reason);
-                        else
-                                r = gw_error(reason, sizeof reason, EINVAL, "unknown key");
+                        r = k ? apply_key(k, d, e->value, e->base_dir, reason, sizeof reason) : -ENOENT;
+                        if (r < 0) {
+                                int f = foreign_key(l->config, p, src, e, k != NULL, reason, sizeof reason);
+                                if (f == 1)
+                                        continue;
+                                if (f < 0)
+                                        r = f;
+                        }
                 }
                 if (r < 0)
                         return gw_error(err, errlen, EINVAL, "%s:%u: [device %s] %s: %s", e->file,
@@ -1117,6 +1158,9 @@ Config *config_free(Config *c)
         for (size_t i = 0; i < c->n_unchecked; i++)
                 free(c->unchecked[i]);
         free(c->unchecked);
+        for (size_t i = 0; i < c->n_ignored; i++)
+                free(c->ignored[i]);
+        free(c->ignored);
         for (size_t i = 0; i < c->n_devices; i++) {
                 DeviceConf *d = &c->devices[i];
                 if (d->source && d->source_conf)

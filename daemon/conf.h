@@ -120,6 +120,11 @@ typedef struct {
          * verify, one line each, for gaitwayd --check-config to print. */
         char **unchecked;
         size_t n_unchecked;
+        /* Keys of another source kind left in a device section whose
+         * source a later file replaced (gaitway replay --device, a drop-in
+         * replaying a live device): not applied, one line each for the log. */
+        char **ignored;
+        size_t n_ignored;
 } Config;
 
 typedef struct ConfigLoader ConfigLoader;

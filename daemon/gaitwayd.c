@@ -123,6 +123,8 @@ static int check_config(const Options *o)
                                t == MODEL_FOG ? "freeze-of-gait" : "activity");
         for (size_t i = 0; i < c->n_unchecked; i++)
                 printf("gaitwayd: not checked: %s\n", c->unchecked[i]);
+        for (size_t i = 0; i < c->n_ignored; i++)
+                printf("gaitwayd: %s\n", c->ignored[i]);
         for (size_t i = 0; i < m->n_devices; i++)
                 if (!m->devices[i]) {
                         printf("gaitwayd: device %s: keys checked; the %s source is not opened "

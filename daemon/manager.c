@@ -276,7 +276,10 @@ Manager *manager_free(Manager *m)
 
 static int config_read(Manager *m, Config **ret, char *err, size_t errlen)
 {
-        return config_load(m->opt.config_file, m->opt.config_required, m->opt.config_dir, ret, err, errlen);
+        int r = config_load(m->opt.config_file, m->opt.config_required, m->opt.config_dir, ret, err, errlen);
+        for (size_t i = 0; r == 0 && i < (*ret)->n_ignored; i++)
+                log_info("%s", (*ret)->ignored[i]);
+        return r;
 }
 
 /* Creates every device of c (none started); on failure nothing is left. */

@@ -35,6 +35,30 @@ const char *source_kind_names(void)
         return names;
 }
 
+int source_kind_owning_key(const SourceKind *except, const char *key, const char *value,
+                           const char *base_dir, const SourceKind **ret)
+{
+        char reason[GW_ERR_MAX];
+
+        *ret = NULL;
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                if (kinds[i] == except)
+                        continue;
+                /* Asking the kind itself keeps one list of its keys; a
+                 * throw-away options object takes the value. */
+                void *conf = kinds[i]->conf_new();
+                if (!conf)
+                        return -ENOMEM;
+                int r = kinds[i]->conf_key(conf, key, value, base_dir, reason, sizeof reason);
+                kinds[i]->conf_free(conf);
+                if (r != 0) {
+                        *ret = kinds[i];
+                        return r;
+                }
+        }
+        return 0;
+}
+
 int source_desc_apply(const DeviceConf *conf, const gw_source_desc *src, gw_source_desc *ret,
                       char *err, size_t errlen)
 {

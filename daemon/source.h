@@ -109,6 +109,12 @@ int source_desc_apply(const struct DeviceConf *conf, const gw_source_desc *src, 
 const SourceKind *source_kind_find(const char *name);
 /* Space-separated list of the known kinds, for error messages. */
 const char *source_kind_names(void);
+/* The known kind, other than except, that has key among its options: *ret,
+ * or NULL when none.  Returns 0 when none, else that kind's conf_key result
+ * for value (1, or a negative errno when it refuses the value); -ENOMEM with
+ * *ret NULL when out of memory. */
+int source_kind_owning_key(const SourceKind *except, const char *key, const char *value,
+                           const char *base_dir, const SourceKind **ret);
 
 extern const SourceKind source_replay;
 extern const SourceKind source_ble;

@@ -261,6 +261,93 @@ static void test_device_unknown_key_named(void)
         CU_ASSERT_STRING_EQUAL(err, "test.conf:12: [device d1] smoothin: unknown key");
 }
 
+/* The live sections as written, then what gaitway replay --device (or a
+ * drop-in) adds: the same sections with source = replay. */
+static const char live_sections[] =
+        "[gateway]\nactivity_model = /m/a.gwm\nfog_model = /m/f.gwm\n"
+        "[device shoe]\nsource = ble\naddress = C0:FF:EE:00:00:01\nprofile = gaitway\nsmoothing_length = 3\n"
+        "[device wrist]\nsource = iio\nuri = ip:127.0.0.1\ndevice = lsm6dsx\nmount_matrix = no\n";
+
+static int parse_replaced(const char *live, const char *extra, Config **ret)
+{
+        char replay[2048];
+        snprintf(replay, sizeof replay,
+                 "[device shoe]\nsource = replay\npath = %s\nformat = csv\ntime_column = none\n"
+                 "delimiter = space\nsample_rate = 50\ncolumns = acc_x:1:g acc_y:2:g acc_z:3:g\n%s"
+                 "[device wrist]\nsource = replay\npath = %s\nformat = csv\ntime_column = none\n"
+                 "delimiter = space\nsample_rate = 50\ncolumns = acc_x:1:g acc_y:2:g acc_z:3:g\n",
+                 trace_path(), extra, trace_path());
+        ConfigLoader *l = config_loader_new();
+        err[0] = 0;
+        int r = config_loader_add_string(l, "live.conf", live, NULL, err, sizeof err);
+        if (r == 0)
+                r = config_loader_add_string(l, "replay.conf", replay, NULL, err, sizeof err);
+        if (r == 0)
+                r = config_loader_finish(l, ret, err, sizeof err);
+        config_loader_free(l);
+        return r;
+}
+
+static void test_replaced_source_ignores_other_kinds_keys(void)
+{
+        Config *c = NULL;
+        /* Without libiio at build time iio is no known kind. */
+        bool iio = source_kind_find("iio") != NULL;
+        const char *live = iio ? live_sections : "[gateway]\nactivity_model = /m/a.gwm\nfog_model = /m/f.gwm\n"
+                "[device shoe]\nsource = ble\naddress = C0:FF:EE:00:00:01\nprofile = gaitway\n"
+                "smoothing_length = 3\n";
+        CU_ASSERT_EQUAL_FATAL(parse_replaced(live, "", &c), 0);
+        CU_ASSERT_EQUAL_FATAL(c->n_devices, 2);
+        CU_ASSERT_STRING_EQUAL(c->devices[0].source->name, "replay");
+        CU_ASSERT_STRING_EQUAL(c->devices[1].source->name, "replay");
+        /* Common keys of the live section still apply. */
+        CU_ASSERT_EQUAL(c->devices[0].activity.length, 3);
+        CU_ASSERT_EQUAL_FATAL(c->n_ignored, iio ? 5u : 2u);
+        CU_ASSERT_STRING_EQUAL(c->ignored[0], "live.conf:6: [device shoe] address: ignored, a key of the ble "
+                               "source (source is replay since replay.conf:2)");
+        CU_ASSERT_STRING_EQUAL(c->ignored[1], "live.conf:7: [device shoe] profile: ignored, a key of the ble "
+                               "source (source is replay since replay.conf:2)");
+        if (iio) {
+                CU_ASSERT_STRING_EQUAL(c->ignored[2], "live.conf:11: [device wrist] uri: ignored, a key of the "
+                                       "iio source (source is replay since replay.conf:10)");
+                CU_ASSERT_STRING_EQUAL(c->ignored[3], "live.conf:12: [device wrist] device: ignored, a key of "
+                                       "the iio source (source is replay since replay.conf:10)");
+                /* iio's yes/no form, not the common nine numbers. */
+                CU_ASSERT_STRING_EQUAL(c->ignored[4], "live.conf:13: [device wrist] mount_matrix: ignored, a "
+                                       "key of the iio source (source is replay since replay.conf:10)");
+                CU_ASSERT_FALSE(c->devices[1].has_mount);
+        }
+        config_free(c);
+}
+
+static void test_replaced_source_unknown_key_still_named(void)
+{
+        Config *c = NULL;
+        CU_ASSERT_EQUAL(parse_replaced("[device shoe]\nsource = ble\nadress = C0:FF:EE:00:00:01\n", "", &c),
+                        -EINVAL);
+        config_free(c);
+        CU_ASSERT_STRING_EQUAL(err, "live.conf:3: [device shoe] adress: unknown key");
+        c = NULL;
+        CU_ASSERT_EQUAL(parse_replaced("[device shoe]\nsource = ble\n", "mount_matrix = no\n", &c), -EINVAL);
+        config_free(c);
+        /* Set after the replacement, a key is the new kind's: another
+         * kind taking the value does not excuse it. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "replay.conf:9: [device shoe] mount_matrix: expected 9 numbers"));
+        c = NULL;
+        CU_ASSERT_EQUAL(parse_replaced("[device shoe]\nsource = ble\n", "address = C0:FF:EE:00:00:01\n", &c),
+                        -EINVAL);
+        config_free(c);
+        CU_ASSERT_STRING_EQUAL(err, "replay.conf:9: [device shoe] address: unknown key (a key of the ble source; "
+                               "this device's source is replay)");
+}
+
+static void test_other_kinds_key_refused_without_replacement(void)
+{
+        CU_ASSERT_EQUAL(parse_fails(device_text("address = C0:FF:EE:00:00:01\n")), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(err, "test.conf:12: [device d1] address: unknown key (a key of the ble source; "
+                               "this device's source is replay)");
+}
+
 static void test_device_bad_value_named(void)
 {
         CU_ASSERT_EQUAL(parse_fails(device_text("\nsmoothing_enter = 1.5\n")), -EINVAL);
@@ -660,6 +747,12 @@ void gw_test_register(void)
         gw_test_add(s, "a device section is parsed with its source's keys", test_device_parsed);
         gw_test_add(s, "a device runs every gateway model by default", test_device_models_default_to_all);
         gw_test_add(s, "an unknown device key is refused naming file and line", test_device_unknown_key_named);
+        gw_test_add(s, "a source replaced by a later file ignores and lists the keys of other source kinds",
+                    test_replaced_source_ignores_other_kinds_keys);
+        gw_test_add(s, "an unknown key, or another kind's key set after the source was replaced, is refused naming file and line",
+                    test_replaced_source_unknown_key_still_named);
+        gw_test_add(s, "a key of another source kind is refused naming that kind while the source is not replaced",
+                    test_other_kinds_key_refused_without_replacement);
         gw_test_add(s, "a bad device value is refused naming file and line", test_device_bad_value_named);
         gw_test_add(s, "a source kind's own keys are validated", test_device_source_key_checked);
         gw_test_add(s, "a device needs a source", test_device_without_source);
