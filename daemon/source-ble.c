@@ -409,6 +409,27 @@ static int start_notify_reply(sd_bus_message *m, void *userdata, sd_bus_error *r
         return 0;
 }
 
+/* Calls a GATT characteristic's method that takes an optional byte array,
+ * then an options dictionary (empty: BlueZ's defaults), replying to reply. */
+static int call_characteristic(BleSource *s, const char *path, const char *method, const uint8_t *value,
+                               size_t len, sd_bus_message_handler_t reply)
+{
+        sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(ble_bus_get(s->bus), &m, BLUEZ_SERVICE, path, BLUEZ_CHRC_IFACE,
+                                               method);
+        if (r >= 0 && value)
+                r = sd_bus_message_append_array(m, 'y', value, len);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_call_async(ble_bus_get(s->bus), &s->call, m, reply, s,
+                                      (uint64_t) (s->conf.connect_timeout * USEC));
+        sd_bus_message_unref(m);
+        return r;
+}
+
 static void start_notify(BleSource *s)
 {
         int r = sd_bus_call_method_async(ble_bus_get(s->bus), &s->call, BLUEZ_SERVICE, s->data_path,
@@ -457,24 +478,11 @@ static int acquire_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 
 static void subscribe(BleSource *s)
 {
-        sd_bus_message *m = NULL;
-        int r;
-
         if (!s->conf.acquire || !s->acquire_offered) {
                 start_notify(s);
                 return;
         }
-        r = sd_bus_message_new_method_call(ble_bus_get(s->bus), &m, BLUEZ_SERVICE, s->data_path,
-                                           BLUEZ_CHRC_IFACE, "AcquireNotify");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call_async(ble_bus_get(s->bus), &s->call, m, acquire_reply, s,
-                                      (uint64_t) (s->conf.connect_timeout * USEC));
-        sd_bus_message_unref(m);
-        if (r < 0)
+        if (call_characteristic(s, s->data_path, "AcquireNotify", NULL, 0, acquire_reply) < 0)
                 lost(s, "cannot call AcquireNotify");
 }
 
@@ -501,7 +509,6 @@ static int read_config_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
         size_t len, out_len = 0;
         uint8_t out[64];
         char err[GW_ERR_MAX];
-        sd_bus_message *w = NULL;
         int r;
 
         cancel_call(s);
@@ -517,43 +524,18 @@ static int read_config_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
                 subscribe(s);
                 return 0;
         }
-        r = sd_bus_message_new_method_call(ble_bus_get(s->bus), &w, BLUEZ_SERVICE, s->config_path,
-                                           BLUEZ_CHRC_IFACE, "WriteValue");
-        if (r >= 0)
-                r = sd_bus_message_append_array(w, 'y', out, out_len);
-        if (r >= 0)
-                r = sd_bus_message_open_container(w, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_close_container(w);
-        if (r >= 0)
-                r = sd_bus_call_async(ble_bus_get(s->bus), &s->call, w, write_config_reply, s,
-                                      (uint64_t) (s->conf.connect_timeout * USEC));
-        sd_bus_message_unref(w);
-        if (r < 0)
+        if (call_characteristic(s, s->config_path, "WriteValue", out, out_len, write_config_reply) < 0)
                 subscribe(s);
         return 0;
 }
 
 static void configure(BleSource *s)
 {
-        sd_bus_message *m = NULL;
-        int r;
-
         if (!s->conf.profile->configure || !s->config_path[0]) {
                 subscribe(s);
                 return;
         }
-        r = sd_bus_message_new_method_call(ble_bus_get(s->bus), &m, BLUEZ_SERVICE, s->config_path,
-                                           BLUEZ_CHRC_IFACE, "ReadValue");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call_async(ble_bus_get(s->bus), &s->call, m, read_config_reply, s,
-                                      (uint64_t) (s->conf.connect_timeout * USEC));
-        sd_bus_message_unref(m);
-        if (r < 0)
+        if (call_characteristic(s, s->config_path, "ReadValue", NULL, 0, read_config_reply) < 0)
                 subscribe(s);
 }
 
@@ -646,11 +628,13 @@ static bool adapter_matches(const BleSource *s, const char *path)
         return !strncmp(path, prefix, strlen(prefix));
 }
 
-/* One pass over GetManagedObjects: pass 0 finds the device (and with it
- * the GATT service), pass 1 its characteristics. */
-static void scan_tree(BleSource *s, sd_bus_message *m, int pass, char *svc_path, size_t svc_len)
+/* Calls found() for each object of a GetManagedObjects reply that has the
+ * interface iface, with the properties we use. */
+static void scan_objects(BleSource *s, sd_bus_message *m, const char *iface,
+                         void (*found)(BleSource *s, const char *path, const ObjProps *o, void *userdata),
+                         void *userdata)
 {
-        const char *path, *iface;
+        const char *path, *name;
 
         sd_bus_message_rewind(m, true);
         if (sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}") <= 0)
@@ -660,20 +644,10 @@ static void scan_tree(BleSource *s, sd_bus_message *m, int pass, char *svc_path,
                 sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
                 while (sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
                         ObjProps o = { 0 };
-                        sd_bus_message_read_basic(m, 's', &iface);
-                        if (pass == 0 && !strcmp(iface, BLUEZ_DEVICE_IFACE)) {
+                        sd_bus_message_read_basic(m, 's', &name);
+                        if (!strcmp(name, iface)) {
                                 read_props(m, &o);
-                                if (o.address && !strcasecmp(o.address, s->conf.address) &&
-                                    adapter_matches(s, path) && !s->dev_path[0]) {
-                                        snprintf(s->dev_path, sizeof s->dev_path, "%s", path);
-                                        s->dev_connected = o.connected;
-                                        s->dev_resolved = o.resolved;
-                                }
-                        } else if (pass == 1 && !strcmp(iface, BLUEZ_SERVICE_IFACE)) {
-                                read_props(m, &o);
-                                if (o.device && s->dev_path[0] && !strcmp(o.device, s->dev_path) &&
-                                    uuid_is(o.uuid, s->conf.profile->service_uuid))
-                                        snprintf(svc_path, svc_len, "%s", path);
+                                found(s, path, &o, userdata);
                         } else
                                 sd_bus_message_skip(m, "a{sv}");
                         sd_bus_message_exit_container(m);
@@ -683,56 +657,56 @@ static void scan_tree(BleSource *s, sd_bus_message *m, int pass, char *svc_path,
         }
 }
 
-static void scan_chars(BleSource *s, sd_bus_message *m, const char *svc_path)
+static void found_device(BleSource *s, const char *path, const ObjProps *o, void *userdata)
 {
-        const char *path, *iface;
-
-        sd_bus_message_rewind(m, true);
-        if (sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}") <= 0)
-                return;
-        while (sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}") > 0) {
-                sd_bus_message_read_basic(m, 'o', &path);
-                sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-                while (sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
-                        ObjProps o = { 0 };
-                        sd_bus_message_read_basic(m, 's', &iface);
-                        if (!strcmp(iface, BLUEZ_CHRC_IFACE)) {
-                                read_props(m, &o);
-                                if (o.service && !strcmp(o.service, svc_path)) {
-                                        if (uuid_is(o.uuid, s->conf.profile->data_uuid) && o.notify) {
-                                                snprintf(s->data_path, sizeof s->data_path, "%s", path);
-                                                s->acquire_offered = o.has_acquired;
-                                        } else if (s->conf.profile->config_uuid &&
-                                                   uuid_is(o.uuid, s->conf.profile->config_uuid))
-                                                snprintf(s->config_path, sizeof s->config_path, "%s", path);
-                                }
-                        } else
-                                sd_bus_message_skip(m, "a{sv}");
-                        sd_bus_message_exit_container(m);
-                }
-                sd_bus_message_exit_container(m);
-                sd_bus_message_exit_container(m);
+        if (o->address && !strcasecmp(o->address, s->conf.address) && adapter_matches(s, path) &&
+            !s->dev_path[0]) {
+                snprintf(s->dev_path, sizeof s->dev_path, "%s", path);
+                s->dev_connected = o->connected;
+                s->dev_resolved = o->resolved;
         }
+}
+
+#define SERVICE_PATH_MAX 192
+
+static void found_service(BleSource *s, const char *path, const ObjProps *o, void *userdata)
+{
+        if (o->device && s->dev_path[0] && !strcmp(o->device, s->dev_path) &&
+            uuid_is(o->uuid, s->conf.profile->service_uuid))
+                snprintf(userdata, SERVICE_PATH_MAX, "%s", path);
+}
+
+static void found_characteristic(BleSource *s, const char *path, const ObjProps *o, void *userdata)
+{
+        const char *svc_path = userdata;
+
+        if (!o->service || strcmp(o->service, svc_path))
+                return;
+        if (uuid_is(o->uuid, s->conf.profile->data_uuid) && o->notify) {
+                snprintf(s->data_path, sizeof s->data_path, "%s", path);
+                s->acquire_offered = o->has_acquired;
+        } else if (s->conf.profile->config_uuid && uuid_is(o->uuid, s->conf.profile->config_uuid))
+                snprintf(s->config_path, sizeof s->config_path, "%s", path);
 }
 
 static int discover_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         BleSource *s = userdata;
-        char svc[192] = "", why[320];
+        char svc[SERVICE_PATH_MAX] = "", why[320];
 
         cancel_call(s);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 call_failed(s, "GetManagedObjects", sd_bus_message_get_error(m));
                 return 0;
         }
-        scan_tree(s, m, 1, svc, sizeof svc);
+        scan_objects(s, m, BLUEZ_SERVICE_IFACE, found_service, svc);
         if (!svc[0]) {
                 snprintf(why, sizeof why, "no GATT service %s on %s", s->conf.profile->service_uuid,
                          s->conf.address);
                 lost(s, why);
                 return 0;
         }
-        scan_chars(s, m, svc);
+        scan_objects(s, m, BLUEZ_CHRC_IFACE, found_characteristic, svc);
         if (!s->data_path[0]) {
                 snprintf(why, sizeof why, "no notifying characteristic %s in %s", s->conf.profile->data_uuid, svc);
                 lost(s, why);
@@ -827,7 +801,7 @@ static int search_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 return 0;
         }
         s->dev_path[0] = 0;
-        scan_tree(s, m, 0, NULL, 0);
+        scan_objects(s, m, BLUEZ_DEVICE_IFACE, found_device, NULL);
         if (!s->dev_path[0]) {
                 /* Not known to BlueZ yet: scan, and look again on
                  * InterfacesAdded or after the backoff. */
