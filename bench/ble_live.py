@@ -34,21 +34,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 from gwtest import (PYTHON, Context, DbusDaemon, Gaitwayd, Mosquitto, stop, wait_for)  # noqa: E402
 
+import benchlib  # noqa: E402
+
 TEMPLATE = os.path.join(HERE, "..", "tests", "integration", "ble", "wearable.py")
-
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])       # utime, stime
-
-
-def percentile(xs, p):
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    k = min(len(xs) - 1, max(0, int(round(p / 100 * (len(xs) - 1)))))
-    return xs[k]
 
 
 def main():
@@ -122,13 +110,12 @@ def main():
             call("StartStream", "ssudb", addr, "", per, rate, "true")
 
         time.sleep(a.warmup)
-        hz = os.sysconf("SC_CLK_TCK")
-        t0, c0 = time.monotonic(), cpu_ticks(gw.proc.pid)
-        m0, d0 = cpu_ticks(mock.pid), cpu_ticks(bus.proc.pid)
+        t0, c0 = time.monotonic(), benchlib.cpu_seconds(gw.proc.pid)
+        m0, d0 = benchlib.cpu_seconds(mock.pid), benchlib.cpu_seconds(bus.proc.pid)
         time.sleep(a.seconds)
-        t1, c1 = time.monotonic(), cpu_ticks(gw.proc.pid)
-        m1, d1 = cpu_ticks(mock.pid), cpu_ticks(bus.proc.pid)
-        cpu = (c1 - c0) / hz / (t1 - t0) * 100
+        t1, c1 = time.monotonic(), benchlib.cpu_seconds(gw.proc.pid)
+        m1, d1 = benchlib.cpu_seconds(mock.pid), benchlib.cpu_seconds(bus.proc.pid)
+        cpu = (c1 - c0) / (t1 - t0) * 100
         stats = subprocess.run(["busctl", "--address=" + bus.address, "get-property", "org.gaitway.Gateway1",
                                 "/org/gaitway/Gateway1/device/w000", "org.gaitway.Device1", "Samples",
                                 "PacketsLost", "Link"], capture_output=True, text=True).stdout.split()
@@ -156,13 +143,13 @@ def main():
                  ", SCHED_FIFO" if a.priority else ""))
         print("machine: %d CPUs, load average %s at the end" % (os.cpu_count(), load))
         print("gaitwayd CPU: %.2f %% of one core over %.0f s (mock %.1f %%, dbus-daemon %.1f %%)"
-              % (cpu, t1 - t0, (m1 - m0) / hz / (t1 - t0) * 100, (d1 - d0) / hz / (t1 - t0) * 100))
+              % (cpu, t1 - t0, (m1 - m0) / (t1 - t0) * 100, (d1 - d0) / (t1 - t0) * 100))
         print("w000: Samples %s PacketsLost %s Link %s" % (stats[1] if len(stats) > 1 else "?",
                                                           stats[3] if len(stats) > 3 else "?",
                                                           stats[5] if len(stats) > 5 else "?"))
         print("latency notification -> MQTT window message: n=%d p50 %.2f ms p90 %.2f ms p99 %.2f ms max %.2f ms"
-              % (len(lat), percentile(lat, 50), percentile(lat, 90), percentile(lat, 99),
-                 max(lat) if lat else float("nan")))
+              % (len(lat), benchlib.percentile(lat, 0.5), benchlib.percentile(lat, 0.9),
+                 benchlib.percentile(lat, 0.99), max(lat) if lat else float("nan")))
         gw.stop()
         return 0
     finally:

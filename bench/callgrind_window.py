@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+import benchlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CLOCK_C = r"""
@@ -125,17 +127,7 @@ def main():
     text = "\n".join(L)
     print(text)
     if a.write:
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        begin, end = "<!-- bench/callgrind_window.py: begin -->", "<!-- bench/callgrind_window.py: end -->"
-        with open(path) as f:
-            doc = f.read()
-        block = begin + "\n" + text + "\n" + end
-        if begin in doc and end in doc:
-            doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-        with open(path, "w") as f:
-            f.write(doc)
+        benchlib.write_doc("callgrind_window.py", text)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -39,6 +38,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from gwtest import PYTHON, Context, DbusDaemon, Mosquitto, stop, wait_for  # noqa: E402
+
+import benchlib  # noqa: E402
 
 MODELS = os.path.join(ROOT, "tests", "data", "daemon")
 
@@ -155,15 +156,6 @@ def python_pipeline(trace, runs):
     return {"wall_s": best[0], "cpu_s": best[1], "changes": best[2], "windows": best[3]}
 
 
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
 def memory_and_idle(ctx, work, trace, broker):
     bus = DbusDaemon(work)
     try:
@@ -174,9 +166,7 @@ def memory_and_idle(ctx, work, trace, broker):
         p = subprocess.Popen([ctx.gaitwayd, "--config", conf], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         time.sleep(5)
-        st = proc_status(p.pid)
-        res["rss_kb"] = int(st["VmRSS"].split()[0])
-        res["hwm_kb"] = int(st["VmHWM"].split()[0])
+        res["rss_kb"], res["hwm_kb"] = benchlib.memory_kb(p.pid)
         stop(p)
 
         # Idle: ten short traces that end at once, then nothing.
@@ -198,7 +188,7 @@ def memory_and_idle(ctx, work, trace, broker):
         time.sleep(2)
 
         def switches():
-            s = proc_status(p.pid)
+            s = benchlib.proc_status(p.pid)
             return int(s["voluntary_ctxt_switches"]) + int(s["nonvoluntary_ctxt_switches"])
 
         a = switches()
@@ -211,15 +201,8 @@ def memory_and_idle(ctx, work, trace, broker):
 
 
 def machine():
-    cpu = "?"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                cpu = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "%s, %d CPUs, Linux %s" % (cpu, os.cpu_count(), platform.release())
+    info = benchlib.machine_info()
+    return "%s, %d CPUs, Linux %s" % (info.get("cpu", "?"), os.cpu_count(), info["kernel"])
 
 
 def report(r):
@@ -268,20 +251,6 @@ def report(r):
     return "\n".join(L)
 
 
-def write_doc(text):
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    begin, end = "<!-- bench/replay.py: begin -->", "<!-- bench/replay.py: end -->"
-    with open(path) as f:
-        doc = f.read()
-    block = begin + "\n" + text + "\n" + end
-    if begin in doc and end in doc:
-        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
@@ -326,7 +295,7 @@ def main():
     print(text)
     print(json.dumps(r, indent=1), file=sys.stderr)
     if a.write:
-        write_doc(text)
+        benchlib.write_doc("replay.py", text)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -49,23 +48,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from gwtest import PYTHON, Context, Mosquitto, stop, wait_for  # noqa: E402
 
+import benchlib  # noqa: E402
+
 MODELS = os.path.join(ROOT, "tests", "data", "daemon")
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def config(trace, n, broker):
@@ -77,13 +62,6 @@ def config(trace, n, broker):
         lines += ["[device w%04d]" % i, "source = replay", "path = " + trace,
                   "speed = realtime", "loop = yes"]
     return "\n".join(lines) + "\n"
-
-
-def percentile(v, p):
-    if not v:
-        return float("nan")
-    v = sorted(v)
-    return v[min(len(v) - 1, int(round((len(v) - 1) * p)))]
 
 
 def run_one(ctx, work, trace, n, broker, a):
@@ -106,11 +84,11 @@ def run_one(ctx, work, trace, n, broker, a):
         time.sleep(a.warmup)
         if p.poll() is not None:
             raise RuntimeError("gaitwayd exited: see " + log.name)
-        t0, c0 = time.monotonic(), cpu_s(p.pid)
+        t0, c0 = time.monotonic(), benchlib.cpu_seconds(p.pid)
         mark = os.path.getsize(sub_out)
         time.sleep(a.seconds)
-        t1, c1 = time.monotonic(), cpu_s(p.pid)
-        st = proc_status(p.pid)
+        t1, c1 = time.monotonic(), benchlib.cpu_seconds(p.pid)
+        rss_kb, hwm_kb = benchlib.memory_kb(p.pid)
     finally:
         stop(sub)
         stop(p)
@@ -125,9 +103,9 @@ def run_one(ctx, work, trace, n, broker, a):
                 lat.append(arrived_ms - json.loads(payload)["time_ms"])
             except (ValueError, KeyError):
                 continue
-    return {"devices": n, "cpu_share": (c1 - c0) / (t1 - t0), "rss_kb": int(st["VmRSS"].split()[0]),
-            "hwm_kb": int(st["VmHWM"].split()[0]), "windows": len(lat),
-            "p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99),
+    return {"devices": n, "cpu_share": (c1 - c0) / (t1 - t0), "rss_kb": rss_kb,
+            "hwm_kb": hwm_kb, "windows": len(lat),
+            "p50_ms": benchlib.percentile(lat, 0.5), "p99_ms": benchlib.percentile(lat, 0.99),
             "max_ms": max(lat) if lat else float("nan")}
 
 
@@ -154,20 +132,6 @@ def report(r):
               "met" if big["devices"] >= 5000 and big["cpu_share"] < 1 and big["p99_ms"] < 10
               and big["rss_kb"] < 65536 else "NOT met")]
     return "\n".join(L)
-
-
-def write_doc(text):
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    begin, end = "<!-- bench/scale.py: begin -->", "<!-- bench/scale.py: end -->"
-    with open(path) as f:
-        doc = f.read()
-    block = begin + "\n" + text + "\n" + end
-    if begin in doc and end in doc:
-        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
 
 
 def main():
@@ -203,7 +167,7 @@ def main():
     text = report(r)
     print(text)
     if a.write:
-        write_doc(text)
+        benchlib.write_doc("scale.py", text)
 
 
 if __name__ == "__main__":

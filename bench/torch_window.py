@@ -22,8 +22,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import re
 import subprocess
 import sys
 import time
@@ -40,6 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "train"))
 
 from gaitway import container, net as netmod  # noqa: E402
+
+import benchlib  # noqa: E402
 
 
 def load_net(path):
@@ -174,27 +174,7 @@ def run_gaitway(binary, model, windows, seed):
 
 
 def machine():
-    info = {}
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for key, name in (("Model name", "cpu"), ("CPU(s)", "cpus"),
-                          ("Thread(s) per core", "threads_per_core"),
-                          ("Hypervisor vendor", "hypervisor")):
-            m = re.search(r"^%s:\s*(.+)$" % re.escape(key), lscpu, re.M)
-            if m:
-                info[name] = m.group(1).strip()
-        flags = re.search(r"^Flags:\s*(.+)$", lscpu, re.M)
-        if flags:
-            f = flags.group(1).split()
-            info["simd"] = " ".join(x for x in ("sse4_2", "avx2", "avx512f", "fma") if x in f)
-    except OSError:
-        pass
-    info["kernel"] = platform.release()
-    try:
-        info["compiler"] = subprocess.run(["cc", "--version"], capture_output=True,
-                                          text=True).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        info["compiler"] = "?"
+    info = benchlib.machine_info()
     info["torch"] = torch.__version__
     info["numpy"] = np.__version__
     return info
@@ -287,19 +267,6 @@ def model_footprint(binary, model):
     return lines
 
 
-def write_doc(path, report):
-    begin, end = "<!-- bench/torch_window.py: begin -->", "<!-- bench/torch_window.py: end -->"
-    with open(path) as f:
-        doc = f.read()
-    block = begin + "\n" + report + "\n" + end
-    if begin in doc and end in doc:
-        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -345,7 +312,7 @@ def main():
     ])
     print(report)
     if args.write:
-        write_doc(os.path.join(ROOT, "docs", "benchmarks.md"), report)
+        benchlib.write_doc("torch_window.py", report)
 
 
 if __name__ == "__main__":
