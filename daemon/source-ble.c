@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backoff.h"
 #include "ble-bus.h"
 #include "conf-value.h"
 #include "conf.h"
 #include "gaitway/ble.h"
+#include "link-state.h"
 #include "log.h"
 #include "recorder.h"
 #include "source.h"
@@ -63,18 +63,14 @@ static const char *const link_names[_LINK_MAX] = {
 typedef struct {
         Source base;
         BleConf conf;
-        char *device_id;
-        struct ev_loop *loop;
-        SourceCallbacks cb;
-        void *userdata;
+        LinkState ls;
         gw_source_desc desc;
         char address[64];
 
         BleBus *bus;
         BleWatch watch;
-        bool running, announced, got_data;
+        bool got_data;
         Link link;
-        Recorder *recorder;
         bool scanning;
 
         char dev_path[128];
@@ -85,7 +81,6 @@ typedef struct {
         sd_bus_slot *call;               /* the one pending method call */
         ev_timer timer;                  /* backoff and resolve timeout */
         ev_timer stall;
-        Backoff backoff;
 
         int fd;
         ev_io io;
@@ -216,7 +211,7 @@ static void set_link(BleSource *s, Link l)
 {
         if (s->link == l)
                 return;
-        log_debug("device %s: %s -> %s", s->device_id, link_names[s->link], link_names[l]);
+        log_debug("device %s: %s -> %s", s->ls.device_id, link_names[s->link], link_names[l]);
         s->link = l;
 }
 
@@ -228,11 +223,11 @@ static void cancel_call(BleSource *s)
 static void close_stream(BleSource *s)
 {
         if (s->fd >= 0) {
-                ev_io_stop(s->loop, &s->io);
+                ev_io_stop(s->ls.loop, &s->io);
                 close(s->fd);
                 s->fd = -1;
         }
-        ev_timer_stop(s->loop, &s->stall);
+        ev_timer_stop(s->ls.loop, &s->stall);
 }
 
 static void set_scanning(BleSource *s, bool on)
@@ -246,15 +241,15 @@ static void set_scanning(BleSource *s, bool on)
 static void schedule(BleSource *s, double delay)
 {
         set_link(s, LINK_WAITING);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         ev_timer_set(&s->timer, delay, 0);
-        ev_timer_start(s->loop, &s->timer);
+        ev_timer_start(s->ls.loop, &s->timer);
 }
 
 static void retry(BleSource *s)
 {
-        if (s->running)
-                schedule(s, backoff_next(&s->backoff));
+        if (s->ls.running)
+                schedule(s, link_state_retry_delay(&s->ls));
 }
 
 /* The link is gone or useless: drop everything and start over. */
@@ -264,21 +259,17 @@ static void lost(BleSource *s, const char *why)
 
         cancel_call(s);
         close_stream(s);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         s->notifying = false;
         s->got_data = false;
         s->data_path[0] = s->config_path[0] = 0;
         gw_ble_state_restart(&s->dec);
         if (was_streaming) {
                 s->reconnects++;
-                log_warning("device %s: %s; reconnecting", s->device_id, why);
+                log_warning("device %s: %s; reconnecting", s->ls.device_id, why);
         } else
-                log_info("device %s: %s", s->device_id, why);
-        if (s->announced) {
-                s->announced = false;
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, false, why);
-        }
+                log_info("device %s: %s", s->ls.device_id, why);
+        link_state_down(&s->ls, why);
         retry(s);
 }
 
@@ -305,7 +296,7 @@ static void call_failed(BleSource *s, const char *what, const sd_bus_error *e)
         snprintf(why, sizeof why, "%s failed: %s%s%s", what, e->name ? e->name : "error",
                  e->message ? ": " : "", e->message ? e->message : "");
         if (transient_error(e))
-                log_debug("device %s: %s (transient)", s->device_id, why);
+                log_debug("device %s: %s (transient)", s->ls.device_id, why);
         lost(s, why);
 }
 
@@ -319,32 +310,32 @@ static void deliver(BleSource *s, const uint8_t *buf, size_t len)
 
         if (n < 0) {
                 if (s->dec.stats.malformed <= MALFORMED_LOGGED)
-                        log_warning("device %s: refused a notification: %s%s", s->device_id, err,
+                        log_warning("device %s: refused a notification: %s%s", s->ls.device_id, err,
                                     s->dec.stats.malformed == MALFORMED_LOGGED ?
                                     " (further ones are only counted)" : "");
                 return;
         }
-        ev_timer_again(s->loop, &s->stall);
+        ev_timer_again(s->ls.loop, &s->stall);
         if (!s->got_data) {
                 /* A link that delivers is a success: the next failure starts
                  * the backoff from its minimum. */
                 s->got_data = true;
-                backoff_reset(&s->backoff);
+                backoff_reset(&s->ls.backoff);
         }
         if (s->dec.stats.rate_hz != s->announced_rate) {
                 s->announced_rate = s->dec.stats.rate_hz;
                 if (fabs(s->announced_rate - s->desc.rate_hz) > 0.01 * s->desc.rate_hz)
                         log_warning("device %s: the wearable streams at %g Hz, configured for %g Hz "
                                     "(the front end's filters are designed for sample_rate)",
-                                    s->device_id, s->announced_rate, s->desc.rate_hz);
+                                    s->ls.device_id, s->announced_rate, s->desc.rate_hz);
         }
         for (int i = 0; i < n; i++) {
                 s->t[i] = s->samples[i].t_ns;
                 memcpy(s->v + i * nv, s->samples[i].v, (size_t) nv * sizeof(float));
         }
-        recorder_samples(s->recorder, (size_t) n, s->t, s->v);
-        if (n > 0 && s->cb.samples)
-                s->cb.samples(s->userdata, (size_t) n, s->t, s->v);
+        recorder_samples(s->ls.recorder, (size_t) n, s->t, s->v);
+        if (n > 0 && s->ls.cb.samples)
+                s->ls.cb.samples(s->ls.userdata, (size_t) n, s->t, s->v);
 }
 
 static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -382,17 +373,13 @@ static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void streaming(BleSource *s, const char *how)
 {
         set_link(s, LINK_STREAMING);
-        log_info("device %s: streaming %s notifications from %s (%s)", s->device_id, s->conf.profile->name,
+        log_info("device %s: streaming %s notifications from %s (%s)", s->ls.device_id, s->conf.profile->name,
                  s->conf.address, how);
         if (s->conf.stall_timeout > 0) {
                 ev_timer_set(&s->stall, 0, s->conf.stall_timeout);
-                ev_timer_again(s->loop, &s->stall);
+                ev_timer_again(s->ls.loop, &s->stall);
         }
-        if (!s->announced) {
-                s->announced = true;
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, true, NULL);
-        }
+        link_state_up(&s->ls);
 }
 
 static int start_notify_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -450,7 +437,7 @@ static int acquire_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 if (sd_bus_error_has_name(e, "org.bluez.Error.NotSupported") ||
                     sd_bus_error_has_name(e, "org.bluez.Error.NotPermitted") ||
                     sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownMethod")) {
-                        log_info("device %s: AcquireNotify refused (%s); using StartNotify", s->device_id,
+                        log_info("device %s: AcquireNotify refused (%s); using StartNotify", s->ls.device_id,
                                  e->message ? e->message : e->name);
                         start_notify(s);
                 } else
@@ -471,7 +458,7 @@ static int acquire_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         s->mtu = mtu;
         ev_io_init(&s->io, fd_cb, s->fd, EV_READ);
         s->io.data = s;
-        ev_io_start(s->loop, &s->io);
+        ev_io_start(s->ls.loop, &s->io);
         streaming(s, "AcquireNotify");
         return 0;
 }
@@ -495,7 +482,7 @@ static int write_config_reply(sd_bus_message *m, void *userdata, sd_bus_error *r
         cancel_call(s);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(m);
-                log_warning("device %s: cannot write the configuration: %s", s->device_id,
+                log_warning("device %s: cannot write the configuration: %s", s->ls.device_id,
                             e->message ? e->message : e->name);
         }
         subscribe(s);
@@ -514,13 +501,13 @@ static int read_config_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
         cancel_call(s);
         if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read_array(m, 'y', &cur, &len) < 0) {
                 log_warning("device %s: cannot read the configuration; streaming at the wearable's rate",
-                            s->device_id);
+                            s->ls.device_id);
                 subscribe(s);
                 return 0;
         }
         r = s->conf.profile->configure(cur, len, s->desc.rate_hz, out, sizeof out, &out_len, err, sizeof err);
         if (r < 0) {
-                log_warning("device %s: %s", s->device_id, err);
+                log_warning("device %s: %s", s->ls.device_id, err);
                 subscribe(s);
                 return 0;
         }
@@ -721,7 +708,7 @@ static void discover(BleSource *s)
         int r;
 
         set_link(s, LINK_SUBSCRIBING);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         r = sd_bus_call_method_async(ble_bus_get(s->bus), &s->call, BLUEZ_SERVICE, "/",
                                      "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                                      discover_reply, s, "");
@@ -755,9 +742,9 @@ static void connected_now(BleSource *s)
                 return;
         }
         set_link(s, LINK_RESOLVING);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         ev_timer_set(&s->timer, s->conf.resolve_timeout, 0);
-        ev_timer_start(s->loop, &s->timer);
+        ev_timer_start(s->ls.loop, &s->timer);
 }
 
 static int connect_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -805,7 +792,7 @@ static int search_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         if (!s->dev_path[0]) {
                 /* Not known to BlueZ yet: scan, and look again on
                  * InterfacesAdded or after the backoff. */
-                log_info("device %s: %s not known to BlueZ; scanning", s->device_id, s->conf.address);
+                log_info("device %s: %s not known to BlueZ; scanning", s->ls.device_id, s->conf.address);
                 set_scanning(s, true);
                 retry(s);
                 return 0;
@@ -823,16 +810,16 @@ static void begin(BleSource *s)
 {
         int r;
 
-        if (!s->running)
+        if (!s->ls.running)
                 return;
         cancel_call(s);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         set_link(s, LINK_SEARCHING);
         r = sd_bus_call_method_async(ble_bus_get(s->bus), &s->call, BLUEZ_SERVICE, "/",
                                      "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                                      search_reply, s, "");
         if (r < 0) {
-                log_warning_errno(r, "device %s: cannot ask BlueZ for its objects", s->device_id);
+                log_warning_errno(r, "device %s: cannot ask BlueZ for its objects", s->ls.device_id);
                 retry(s);
         }
 }
@@ -945,7 +932,7 @@ static void on_service(BleWatch *w, bool present)
         if (!present && s->link != LINK_IDLE && s->link != LINK_WAITING)
                 lost(s, "BlueZ went away");
         else if (present && s->link == LINK_WAITING) {
-                backoff_reset(&s->backoff);
+                backoff_reset(&s->ls.backoff);
                 begin(s);
         }
 }
@@ -967,12 +954,8 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
         s->conf = *c;
         if (recorder_conf_copy(&s->conf.rec, &c->rec) < 0)
                 s->conf.rec.path = NULL;
-        s->device_id = strdup(p->device_id);
-        s->loop = p->loop;
-        s->cb = *p->cb;
-        s->userdata = p->userdata;
         s->fd = -1;
-        if (!s->device_id) {
+        if (link_state_init(&s->ls, p, c->reconnect_min, c->reconnect_max) < 0) {
                 ble_close(&s->base);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
@@ -983,11 +966,11 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
         s->desc.rate_hz = p->rate_hz > 0 ? p->rate_hz : prof->default_rate_hz;
         gw_ble_state_init(&s->dec, prof, s->desc.rate_hz);
 
-        if (!s->loop) {
+        if (!s->ls.loop) {
                 ble_close(&s->base);
                 return gw_error(err, errlen, EINVAL, "a BLE source needs the daemon's event loop");
         }
-        r = ble_bus_ref(s->loop, &s->bus);
+        r = ble_bus_ref(s->ls.loop, &s->bus);
         if (r < 0) {
                 ble_close(&s->base);
                 return gw_error(err, errlen, -r, "cannot connect to the system bus for BlueZ: %s", strerror(-r));
@@ -998,7 +981,6 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
         s->watch.service = on_service;
         s->watch.userdata = s;
         ble_bus_watch(s->bus, &s->watch);
-        backoff_init(&s->backoff, c->reconnect_min, c->reconnect_max, (uint32_t) (uintptr_t) s);
         ev_init(&s->timer, timer_cb);
         s->timer.data = s;
         ev_init(&s->stall, stall_cb);
@@ -1010,16 +992,10 @@ static int ble_open(const SourceParams *p, Source **ret, char *err, size_t errle
 static int ble_start(Source *base)
 {
         BleSource *s = (BleSource *) base;
-        char err[GW_ERR_MAX];
 
-        if (s->running)
+        if (s->ls.running)
                 return 0;
-        if (s->conf.rec.path && !s->recorder &&
-            recorder_new(&s->conf.rec, s->loop, s->device_id, s->address, &s->desc, &s->recorder,
-                         err, sizeof err) < 0)
-                log_error("device %s: not recording: %s", s->device_id, err);
-        s->running = true;
-        backoff_reset(&s->backoff);
+        link_state_start(&s->ls, &s->conf.rec, s->address, &s->desc);
         begin(s);
         return 0;
 }
@@ -1029,11 +1005,11 @@ static void ble_stop(Source *base)
         BleSource *s = (BleSource *) base;
         sd_bus *bus;
 
-        if (!s->running)
+        if (!s->ls.running)
                 return;
-        s->running = false;
+        s->ls.running = false;
         cancel_call(s);
-        ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->ls.loop, &s->timer);
         bus = ble_bus_get(s->bus);
         if (s->notifying && s->data_path[0])
                 sd_bus_call_method_async(bus, NULL, BLUEZ_SERVICE, s->data_path, BLUEZ_CHRC_IFACE,
@@ -1046,12 +1022,7 @@ static void ble_stop(Source *base)
                                          "Disconnect", NULL, NULL, "");
         set_scanning(s, false);
         set_link(s, LINK_IDLE);
-        s->recorder = recorder_free(s->recorder);
-        if (s->announced) {
-                s->announced = false;
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, false, "stopped");
-        }
+        link_state_stop(&s->ls);
 }
 
 static Source *ble_close(Source *base)
@@ -1068,7 +1039,7 @@ static Source *ble_close(Source *base)
                 ble_bus_unref(s->bus);
         }
         recorder_conf_done(&s->conf.rec);
-        free(s->device_id);
+        link_state_done(&s->ls);
         free(s);
         return NULL;
 }

@@ -26,10 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backoff.h"
 #include "conf-value.h"
 #include "conf.h"
 #include "iio-loader.h"
+#include "link-state.h"
 #include "log.h"
 #include "recorder.h"
 #include "source.h"
@@ -101,10 +101,7 @@ typedef struct {
 struct IioSource {
         Source base;
         IioConf conf;
-        char *device_id;
-        struct ev_loop *loop;
-        SourceCallbacks cb;
-        void *userdata;
+        LinkState ls;
         gw_source_desc desc;
         char *address;
         double rate;
@@ -119,10 +116,7 @@ struct IioSource {
         IioDev dev[2];
         int n_dev;
 
-        bool running, streaming;
-        Recorder *recorder;
         ev_timer stall, retry;
-        Backoff backoff;
         double stall_s;
         unsigned failures;              /* consecutive failed attempts, for log levels */
 
@@ -394,7 +388,7 @@ static int set_rate(IioSource *s, IioDev *d, double want, double *got, char *err
                         v = nearest_rate(avail, want);
                         if (fabs(v - want) > 1e-6 * want)
                                 log_warning("device %s: %s offers no %g Hz (available: %s); using %g Hz",
-                                            s->device_id, d->want, want, avail, v);
+                                            s->ls.device_id, d->want, want, avail, v);
                 }
                 r = attr_write_double(d->dev, ch0, "sampling_frequency", v);
                 if (r < 0 && r != -ENOENT)
@@ -411,7 +405,7 @@ static int set_rate(IioSource *s, IioDev *d, double want, double *got, char *err
                                 "%s reports no sampling_frequency: set sample_rate", d->want);
         }
         if (want > 0 && fabs(*got - v) > 0.01 * v)
-                log_warning("device %s: %s was set to %g Hz but reports %g Hz", s->device_id, d->want,
+                log_warning("device %s: %s was set to %g Hz but reports %g Hz", s->ls.device_id, d->want,
                             v, *got);
         return 0;
 }
@@ -474,7 +468,7 @@ static int add_group(IioSource *s, IioDev *d, int g, char (*ids)[32], int n_ids,
                 d->n++;
         }
         if (missing[0] && !quiet)
-                log_warning("device %s: %s '%s' lacks%s: using the channels it has", s->device_id, d->key,
+                log_warning("device %s: %s '%s' lacks%s: using the channels it has", s->ls.device_id, d->key,
                             d->want, missing);
         return 0;
 }
@@ -611,7 +605,8 @@ static void read_mount(IioSource *s)
                 if (!ch || attr_read(d->dev, ch, "mount_matrix", buf, sizeof buf) < 0)
                         continue;
                 if (parse_matrix(buf, s->m[g]) < 0) {
-                        log_warning("device %s: ignoring an unreadable mount matrix '%s'", s->device_id, buf);
+                        log_warning("device %s: ignoring an unreadable mount matrix '%s'", s->ls.device_id,
+                                    buf);
                         continue;
                 }
                 s->mount[g] = !is_identity(s->m[g]);
@@ -730,9 +725,9 @@ static void emit(IioSource *s, size_t n, const int64_t *t, float *v)
 {
         for (size_t i = 0; i < n; i++)
                 rotate(s, v + i * s->n_out);
-        recorder_samples(s->recorder, n, t, v);
-        if (n && s->cb.samples)
-                s->cb.samples(s->userdata, n, t, v);
+        recorder_samples(s->ls.recorder, n, t, v);
+        if (n && s->ls.cb.samples)
+                s->ls.cb.samples(s->ls.userdata, n, t, v);
 }
 
 /* Two devices: delivers the primary's samples once the secondary has
@@ -789,7 +784,7 @@ static void process(IioSource *s, IioDev *d, const uint8_t *data, size_t bytes, 
 
         if (bytes % d->step && !d->partial_logged) {
                 log_warning("device %s: %s delivered %zu bytes, not a whole number of %zu-byte samples",
-                            s->device_id, d->want, bytes, d->step);
+                            s->ls.device_id, d->want, bytes, d->step);
                 d->partial_logged = true;
         }
         if (n == 0)
@@ -804,14 +799,12 @@ static void process(IioSource *s, IioDev *d, const uint8_t *data, size_t bytes, 
                         v[d->out[c]] = convert_value(d, c, data + i * d->step);
         }
 
-        ev_timer_again(s->loop, &s->stall);
-        if (!s->streaming) {
-                s->streaming = true;
+        ev_timer_again(s->ls.loop, &s->stall);
+        if (!s->ls.up) {
                 s->failures = 0;
-                backoff_reset(&s->backoff);
-                log_info("device %s: streaming from %s", s->device_id, s->address);
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, true, NULL);
+                backoff_reset(&s->ls.backoff);
+                log_info("device %s: streaming from %s", s->ls.device_id, s->address);
+                link_state_up(&s->ls);
         }
 
         if (s->n_dev == 1) {
@@ -924,7 +917,7 @@ static void thread_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static void stop_reader(IioSource *s, IioDev *d)
 {
-        ev_io_stop(s->loop, &d->io);
+        ev_io_stop(s->ls.loop, &d->io);
         if (d->thread_running) {
                 iio_buffer_cancel(d->buf);
                 shutdown(d->sock[0], SHUT_RDWR);
@@ -947,7 +940,7 @@ static void teardown(IioSource *s)
         for (int k = 0; k < s->n_dev; k++)
                 stop_reader(s, &s->dev[k]);
         close_context(s);
-        ev_timer_stop(s->loop, &s->stall);
+        ev_timer_stop(s->ls.loop, &s->stall);
         s->pend_n = s->ring_n = s->ring_head = 0;
         s->ts_anchored = false;
 }
@@ -990,7 +983,7 @@ static int start_reader(IioSource *s, IioDev *d, char *err, size_t errlen)
         if (fd >= 0) {
                 ev_io_init(&d->io, local_cb, fd, EV_READ);
                 d->io.data = d;
-                ev_io_start(s->loop, &d->io);
+                ev_io_start(s->ls.loop, &d->io);
                 return 0;
         }
 
@@ -1010,7 +1003,7 @@ static int start_reader(IioSource *s, IioDev *d, char *err, size_t errlen)
         d->threaded = true;
         ev_io_init(&d->io, thread_cb, d->sock[0], EV_READ);
         d->io.data = d;
-        ev_io_start(s->loop, &d->io);
+        ev_io_start(s->ls.loop, &d->io);
         return 0;
 }
 
@@ -1026,7 +1019,7 @@ static int source_connect(IioSource *s, char *err, size_t errlen)
         unsigned timeout_ms = (unsigned) (2000 * s->stall_s);
         r = iio_context_set_timeout(s->ctx, timeout_ms);
         if (r < 0)
-                log_debug("device %s: cannot set the context timeout: %s", s->device_id, strerror(-r));
+                log_debug("device %s: cannot set the context timeout: %s", s->ls.device_id, strerror(-r));
         for (int k = 0; k < s->n_dev; k++) {
                 r = set_rate(s, &s->dev[k], s->rate, &got, err, errlen);
                 if (r < 0)
@@ -1041,33 +1034,31 @@ static int source_connect(IioSource *s, char *err, size_t errlen)
         }
         /* Opening may have taken a while (a network round trip per
          * attribute): the stall clock starts now, not at the loop's last wake. */
-        ev_now_update(s->loop);
+        ev_now_update(s->ls.loop);
         ev_timer_set(&s->stall, 0, s->stall_s);
-        ev_timer_again(s->loop, &s->stall);
+        ev_timer_again(s->ls.loop, &s->stall);
         return 0;
 }
 
 static void schedule_retry(IioSource *s)
 {
-        double delay = backoff_next(&s->backoff);
-        ev_now_update(s->loop);
-        ev_timer_stop(s->loop, &s->retry);
+        double delay = link_state_retry_delay(&s->ls);
+        ev_now_update(s->ls.loop);
+        ev_timer_stop(s->ls.loop, &s->retry);
         ev_timer_set(&s->retry, delay, 0);
-        ev_timer_start(s->loop, &s->retry);
+        ev_timer_start(s->ls.loop, &s->retry);
 }
 
 static void source_fail(IioSource *s, const char *why)
 {
         teardown(s);
         s->reopens++;
-        if (s->streaming) {
-                s->streaming = false;
-                log_warning("device %s: %s; reopening", s->device_id, why);
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, false, why);
-        } else
-                log_debug("device %s: %s", s->device_id, why);
-        if (s->running)
+        if (s->ls.up)
+                log_warning("device %s: %s; reopening", s->ls.device_id, why);
+        else
+                log_debug("device %s: %s", s->ls.device_id, why);
+        link_state_down(&s->ls, why);
+        if (s->ls.running)
                 schedule_retry(s);
 }
 
@@ -1077,7 +1068,7 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
         char err[GW_ERR_MAX];
         int r;
 
-        if (!s->running)
+        if (!s->ls.running)
                 return;
         r = source_connect(s, err, sizeof err);
         if (r == 0)
@@ -1086,9 +1077,9 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
         s->failures++;
         /* Say it once loudly, then quietly while it keeps failing. */
         if (s->failures == 1)
-                log_warning("device %s: %s; retrying", s->device_id, err);
+                log_warning("device %s: %s; retrying", s->ls.device_id, err);
         else
-                log_debug("device %s: attempt %u: %s", s->device_id, s->failures, err);
+                log_debug("device %s: attempt %u: %s", s->ls.device_id, s->failures, err);
         schedule_retry(s);
 }
 
@@ -1145,13 +1136,9 @@ static int iio_open(const SourceParams *p, Source **ret, char *err, size_t errle
         s->conf.uri = strdup(c->uri);
         if (recorder_conf_copy(&s->conf.rec, &c->rec) < 0)
                 s->conf.rec.path = NULL;
-        s->device_id = strdup(p->device_id);
-        s->loop = p->loop;
-        s->cb = *p->cb;
-        s->userdata = p->userdata;
         for (int k = 0; k < 2; k++)
                 s->dev[k].sock[0] = s->dev[k].sock[1] = -1;
-        if (!s->conf.uri || !s->device_id ||
+        if (!s->conf.uri || link_state_init(&s->ls, p, c->reopen_min, c->reopen_max) < 0 ||
             asprintf(&s->address, "iio:%s/%s%s%s", c->uri, c->device, c->gyro_device[0] ? "+" : "",
                      c->gyro_device) < 0) {
                 s->address = NULL;
@@ -1196,7 +1183,6 @@ static int iio_open(const SourceParams *p, Source **ret, char *err, size_t errle
                 iio_close(&s->base);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
-        backoff_init(&s->backoff, c->reopen_min, c->reopen_max, (uint32_t) (uintptr_t) s);
         ev_init(&s->stall, stall_cb);
         s->stall.data = s;
         ev_init(&s->retry, retry_cb);
@@ -1211,18 +1197,14 @@ static int iio_start(Source *base)
         char err[GW_ERR_MAX];
         int r;
 
-        if (s->running)
+        if (s->ls.running)
                 return 0;
-        if (s->conf.rec.path && !s->recorder &&
-            recorder_new(&s->conf.rec, s->loop, s->device_id, s->address, &s->desc, &s->recorder,
-                         err, sizeof err) < 0)
-                log_error("device %s: not recording: %s", s->device_id, err);
-        s->running = true;
+        link_state_start(&s->ls, &s->conf.rec, s->address, &s->desc);
         r = source_connect(s, err, sizeof err);
         if (r < 0) {
                 teardown(s);
                 s->failures = 1;
-                log_warning("device %s: %s; retrying", s->device_id, err);
+                log_warning("device %s: %s; retrying", s->ls.device_id, err);
                 schedule_retry(s);
         }
         return 0;
@@ -1232,17 +1214,12 @@ static void iio_stop(Source *base)
 {
         IioSource *s = (IioSource *) base;
 
-        if (!s->running)
+        if (!s->ls.running)
                 return;
-        s->running = false;
-        ev_timer_stop(s->loop, &s->retry);
+        s->ls.running = false;
+        ev_timer_stop(s->ls.loop, &s->retry);
         teardown(s);
-        s->recorder = recorder_free(s->recorder);
-        if (s->streaming) {
-                s->streaming = false;
-                if (s->cb.connected)
-                        s->cb.connected(s->userdata, false, "stopped");
-        }
+        link_state_stop(&s->ls);
 }
 
 static Source *iio_close(Source *base)
@@ -1251,10 +1228,10 @@ static Source *iio_close(Source *base)
 
         if (!s)
                 return NULL;
-        if (s->loop) {
+        if (s->ls.loop) {
                 iio_stop(base);
-                ev_timer_stop(s->loop, &s->retry);
-                ev_timer_stop(s->loop, &s->stall);
+                ev_timer_stop(s->ls.loop, &s->retry);
+                ev_timer_stop(s->ls.loop, &s->stall);
         }
         close_context(s);
         for (int k = 0; k < 2; k++) {
@@ -1268,7 +1245,7 @@ static Source *iio_close(Source *base)
         free(s->ring_v);
         free(s->conf.uri);
         recorder_conf_done(&s->conf.rec);
-        free(s->device_id);
+        link_state_done(&s->ls);
         free(s->address);
         free(s);
         return NULL;
@@ -1288,7 +1265,7 @@ static void iio_stats(const Source *base, SourceStats *ret)
 {
         const IioSource *s = (const IioSource *) base;
 
-        ret->link = s->streaming ? "streaming" : s->running ? "waiting" : "idle";
+        ret->link = s->ls.up ? "streaming" : s->ls.running ? "waiting" : "idle";
         ret->rate_hz = s->rate;
         ret->packets = s->refills;
         ret->packets_lost = s->dropped;
