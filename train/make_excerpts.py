@@ -15,8 +15,9 @@ on them.
   tests/data/models/motionsense-test.csv (+ .labels.csv): 20 s of one trial
       per activity of the MotionSense test subjects, rebuilt into the raw
       accelerometer (IIO sign) and gyroscope, trials separated by 10 s gaps;
-  tests/data/models/daphnet-S02R02.csv (+ .labels.csv): 2 minutes of
-      Daphnet S02R02 with freezes, in mg as recorded.
+  models/sample/daphnet-S02R02.csv (+ .labels.csv): 2 minutes of
+      Daphnet S02R02 with freezes, in mg as recorded, for the demo and the
+      freeze-of-gait regression test.
 `expected` runs `gaitway eval --json` with the shipped models on them and
 writes tests/data/models/expected.json, the figures the regression test
 (tests/integration/test-shipped-models.py) must reproduce within 1 point."""
@@ -57,8 +58,8 @@ EXCERPTS = {
                              "--labels", "tests/data/models/motionsense-test.labels.csv"],
     },
     "fog-daphnet": {
-        "daphnet-S02R02": ["--trace", "tests/data/models/daphnet-S02R02.csv",
-                           "--labels", "tests/data/models/daphnet-S02R02.labels.csv",
+        "daphnet-S02R02": ["--trace", "models/sample/daphnet-S02R02.csv",
+                           "--labels", "models/sample/daphnet-S02R02.labels.csv",
                            "--min-cover", "0.7"],
     },
 }
@@ -166,7 +167,7 @@ def cut_daphnet(data):
     b = a + n
     t = rec.t_ns[a:b] - rec.t_ns[a]
     raw = rec.raw[a:b]
-    with open(os.path.join(OUT, "daphnet-S02R02.csv"), "w") as f:
+    with open(os.path.join(SAMPLE, "daphnet-S02R02.csv"), "w") as f:
         f.write("# gaitway-trace 1\n# rate_hz: 64\n")
         f.write("# device: Daphnet wearable, accelerometers at the ankle, thigh and trunk\n")
         f.write("# source: Daphnet dataset/S02R02.txt, rows %d-%d, time from the ms column\n"
@@ -178,7 +179,7 @@ def cut_daphnet(data):
         for tt, row in zip(t, raw):
             f.write(fmt_time(tt) + "," + ",".join("%d" % v for v in row) + "\n")
     lab = rec.label[a:b]
-    with open(os.path.join(OUT, "daphnet-S02R02.labels.csv"), "w") as f:
+    with open(os.path.join(SAMPLE, "daphnet-S02R02.labels.csv"), "w") as f:
         f.write("# start[s],end[s],class: Daphnet labels 1 (NO_FREEZE) and 2 (FREEZE); label 0 "
                 "(not part of the experiment) is left out\n")
         k = 0
