@@ -18,6 +18,11 @@
 #include "source.h"
 
 #define BATCH 64   /* samples per read from the trace: per-device memory, not speed, at this size */
+/* A paced replay up to this speed reads a few rows per wake-up: 1 KiB of
+ * read buffer (16 rows of a 6-channel trace) instead of the reader's 8 KiB,
+ * per device. */
+#define PACED_SMALL_BUFFER_SPEED 16
+#define PACED_BUFFER 1024
 #define CATCH_UP_BATCHES 4      /* batches a paced replay delivers per wake-up at most */
 #define BAD_ROWS_LOGGED 10
 
@@ -27,9 +32,12 @@ typedef struct {
         bool loop;
         double speed;                   /* 0 = as fast as possible */
         gw_bad_row_policy bad_rows;
-        gw_csv_layout layout;
+        /* Both allocated at the first CSV layout key: a layout is some 2.5
+         * KB, and a gateway replaying thousands of gaitway traces keeps a
+         * configuration per device. */
+        gw_csv_layout *layout;
         char *gyro_path;
-        gw_csv_layout gyro;
+        gw_csv_layout *gyro;
         /* which gyro keys were set, the others follow the first file */
         bool gyro_time_set, gyro_unit_set, gyro_skip_set, gyro_delim_set;
         bool csv_key_seen;
@@ -37,7 +45,10 @@ typedef struct {
 
 typedef struct {
         Source base;
-        ReplayConf conf;                /* private copy: outlives config reloads */
+        /* What playing needs of the configuration, copied: it outlives
+         * config reloads. */
+        bool conf_loop;
+        double speed;
         char *device_id;
         struct ev_loop *loop;
         SourceCallbacks cb;
@@ -73,11 +84,36 @@ static void *replay_conf_new(void)
         if (!c)
                 return NULL;
         c->speed = 1.0;
-        c->layout.time_column = 0;
-        c->layout.time_unit_s = 1.0;
-        c->gyro.time_column = 0;
-        c->gyro.time_unit_s = 1.0;
         return c;
+}
+
+static int conf_layouts(ReplayConf *c)
+{
+        if (c->layout)
+                return 0;
+        c->layout = calloc(1, sizeof *c->layout);
+        c->gyro = calloc(1, sizeof *c->gyro);
+        if (!c->layout || !c->gyro) {
+                free(c->layout);
+                free(c->gyro);
+                c->layout = c->gyro = NULL;
+                return -ENOMEM;
+        }
+        c->layout->time_unit_s = 1.0;
+        c->gyro->time_unit_s = 1.0;
+        return 0;
+}
+
+static bool is_layout_key(const char *key)
+{
+        static const char *const keys[] = {
+                "delimiter", "skip_rows", "time_column", "time_unit", "columns", "gyro_path",
+                "gyro_columns", "gyro_time_column", "gyro_time_unit", "gyro_skip_rows", "gyro_delimiter",
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+                if (!strcmp(key, keys[i]))
+                        return true;
+        return false;
 }
 
 static void replay_conf_free(void *p)
@@ -87,6 +123,8 @@ static void replay_conf_free(void *p)
                 return;
         free(c->path);
         free(c->gyro_path);
+        free(c->layout);
+        free(c->gyro);
         free(c);
 }
 
@@ -217,33 +255,37 @@ static int replay_conf_key(void *p, const char *key, const char *v, const char *
                 r = 0;
         } else {
                 /* The rest describe a foreign CSV layout. */
+                if (!is_layout_key(key))
+                        return 0;
+                if (conf_layouts(c) < 0)
+                        return gw_error(err, errlen, ENOMEM, "out of memory");
                 if (!strcmp(key, "delimiter"))
-                        r = parse_delimiter(v, &c->layout.delimiter, err, errlen);
+                        r = parse_delimiter(v, &c->layout->delimiter, err, errlen);
                 else if (!strcmp(key, "skip_rows")) {
                         r = conf_parse_int(v, 0, 1000000, &x, err, errlen);
-                        c->layout.skip_rows = (int) x;
+                        c->layout->skip_rows = (int) x;
                 } else if (!strcmp(key, "time_column"))
-                        r = parse_time_column(v, &c->layout.time_column, err, errlen);
+                        r = parse_time_column(v, &c->layout->time_column, err, errlen);
                 else if (!strcmp(key, "time_unit"))
-                        r = parse_time_unit(v, &c->layout.time_unit_s, err, errlen);
+                        r = parse_time_unit(v, &c->layout->time_unit_s, err, errlen);
                 else if (!strcmp(key, "columns"))
-                        r = parse_columns(v, &c->layout, err, errlen);
+                        r = parse_columns(v, c->layout, err, errlen);
                 else if (!strcmp(key, "gyro_path"))
                         r = conf_parse_path(v, base_dir, &c->gyro_path, err, errlen);
                 else if (!strcmp(key, "gyro_columns"))
-                        r = parse_columns(v, &c->gyro, err, errlen);
+                        r = parse_columns(v, c->gyro, err, errlen);
                 else if (!strcmp(key, "gyro_time_column")) {
-                        r = parse_time_column(v, &c->gyro.time_column, err, errlen);
+                        r = parse_time_column(v, &c->gyro->time_column, err, errlen);
                         c->gyro_time_set = true;
                 } else if (!strcmp(key, "gyro_time_unit")) {
-                        r = parse_time_unit(v, &c->gyro.time_unit_s, err, errlen);
+                        r = parse_time_unit(v, &c->gyro->time_unit_s, err, errlen);
                         c->gyro_unit_set = true;
                 } else if (!strcmp(key, "gyro_skip_rows")) {
                         r = conf_parse_int(v, 0, 1000000, &x, err, errlen);
-                        c->gyro.skip_rows = (int) x;
+                        c->gyro->skip_rows = (int) x;
                         c->gyro_skip_set = true;
                 } else if (!strcmp(key, "gyro_delimiter")) {
-                        r = parse_delimiter(v, &c->gyro.delimiter, err, errlen);
+                        r = parse_delimiter(v, &c->gyro->delimiter, err, errlen);
                         c->gyro_delim_set = true;
                 } else
                         return 0;
@@ -263,34 +305,34 @@ static int replay_conf_check(void *p, const DeviceConf *dc, char *err, size_t er
                                         "CSV layout keys (columns, time_column, ...) need format = csv");
                 return 0;
         }
-        if (!c->layout.n_channels)
+        if (!c->layout || !c->layout->n_channels)
                 return gw_error(err, errlen, EINVAL, "columns: missing (needed with format = csv)");
-        if (!!c->gyro_path != !!c->gyro.n_channels)
+        if (!!c->gyro_path != !!c->gyro->n_channels)
                 return gw_error(err, errlen, EINVAL, "gyro_path and gyro_columns: set both or neither");
-        if (c->layout.time_column < 0 && dc->sample_rate <= 0)
+        if (c->layout->time_column < 0 && dc->sample_rate <= 0)
                 return gw_error(err, errlen, EINVAL, "sample_rate: needed with time_column = none");
-        if (c->layout.n_channels + c->gyro.n_channels > GW_TRACE_MAX_CHANNELS)
+        if (c->layout->n_channels + c->gyro->n_channels > GW_TRACE_MAX_CHANNELS)
                 return gw_error(err, errlen, EINVAL, "columns: more than %d channels in total",
                                 GW_TRACE_MAX_CHANNELS);
-        for (int i = 0; i < c->layout.n_channels; i++)
-                if (c->layout.column[i] == c->layout.time_column)
+        for (int i = 0; i < c->layout->n_channels; i++)
+                if (c->layout->column[i] == c->layout->time_column)
                         return gw_error(err, errlen, EINVAL, "columns: channel '%s' uses the time column",
-                                        c->layout.channel[i].name);
+                                        c->layout->channel[i].name);
         if (!c->gyro_time_set)
-                c->gyro.time_column = c->layout.time_column;
+                c->gyro->time_column = c->layout->time_column;
         if (!c->gyro_unit_set)
-                c->gyro.time_unit_s = c->layout.time_unit_s;
+                c->gyro->time_unit_s = c->layout->time_unit_s;
         if (!c->gyro_skip_set)
-                c->gyro.skip_rows = c->layout.skip_rows;
+                c->gyro->skip_rows = c->layout->skip_rows;
         if (!c->gyro_delim_set)
-                c->gyro.delimiter = c->layout.delimiter;
-        for (int i = 0; i < c->gyro.n_channels; i++)
-                for (int j = 0; j < c->layout.n_channels; j++)
-                        if (!strcmp(c->gyro.channel[i].name, c->layout.channel[j].name))
+                c->gyro->delimiter = c->layout->delimiter;
+        for (int i = 0; i < c->gyro->n_channels; i++)
+                for (int j = 0; j < c->layout->n_channels; j++)
+                        if (!strcmp(c->gyro->channel[i].name, c->layout->channel[j].name))
                                 return gw_error(err, errlen, EINVAL,
                                                 "gyro_columns: channel '%s' also in columns",
-                                                c->gyro.channel[i].name);
-        if ((c->layout.time_column < 0) != (c->gyro.time_column < 0) && c->gyro_path)
+                                                c->gyro->channel[i].name);
+        if ((c->layout->time_column < 0) != (c->gyro->time_column < 0) && c->gyro_path)
                 return gw_error(err, errlen, EINVAL,
                                 "gyro_time_column: both files need a time column, or neither");
         return 0;
@@ -338,7 +380,7 @@ static int replay_read(ReplaySource *s, int64_t *t, float *v, bool allow_loop, c
                         *t += s->loop_offset;
                         return 1;
                 }
-                if (!allow_loop || !s->conf.loop || !s->seen_first)
+                if (!allow_loop || !s->conf_loop || !s->seen_first)
                         return 0;
                 /* Looped: time continues one period after the last sample so
                  * the pipeline sees one continuous stream. */
@@ -363,7 +405,7 @@ static double mono_now(void)
 
 static double replay_due(ReplaySource *s, int64_t t)
 {
-        return s->start_mono + (double) (t - s->start_t) / 1e9 / s->conf.speed;
+        return s->start_mono + (double) (t - s->start_t) / 1e9 / s->speed;
 }
 
 static void replay_schedule(ReplaySource *s);
@@ -440,7 +482,7 @@ static void replay_schedule(ReplaySource *s)
 {
         if (!s->running || s->paused)
                 return;
-        if (s->conf.speed == 0) {
+        if (s->speed == 0) {
                 ev_idle_start(s->loop, &s->idle);
                 return;
         }
@@ -458,34 +500,41 @@ static int replay_open(const SourceParams *p, Source **ret, char *err, size_t er
 {
         const ReplayConf *c = p->conf;
         ReplaySource *s = calloc(1, sizeof *s);
-        gw_trace_options opt = { .bad_rows = c->bad_rows };
+        gw_trace_options opt = {
+                .bad_rows = c->bad_rows,
+                .buffer_size = c->speed > 0 && c->speed <= PACED_SMALL_BUFFER_SPEED ? PACED_BUFFER : 0,
+        };
+        gw_csv_layout layout, gyro;
         const gw_channel_desc *ch;
         int r;
 
         if (!s)
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         s->base.kind = &source_replay;
-        s->conf = *c;
-        s->conf.path = strdup(c->path);
-        s->conf.gyro_path = c->gyro_path ? strdup(c->gyro_path) : NULL;
+        s->conf_loop = c->loop;
+        s->speed = c->speed;
         s->device_id = strdup(p->device_id);
         s->loop = p->loop;
         s->cb = *p->cb;
         s->userdata = p->userdata;
-        if (!s->conf.path || (c->gyro_path && !s->conf.gyro_path) || !s->device_id) {
+        if (!s->device_id || asprintf(&s->address, "replay:%s", c->path) < 0) {
+                s->address = NULL;
                 replay_close(&s->base);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
         if (c->csv) {
-                s->conf.layout.rate_hz = p->rate_hz;
-                s->conf.gyro.rate_hz = p->rate_hz;
-                opt.layout = &s->conf.layout;
-                if (s->conf.gyro_path) {
-                        opt.second_path = s->conf.gyro_path;
-                        opt.second_layout = &s->conf.gyro;
+                /* The reader copies what it needs of the layouts. */
+                layout = *c->layout;
+                layout.rate_hz = p->rate_hz;
+                opt.layout = &layout;
+                if (c->gyro_path) {
+                        gyro = *c->gyro;
+                        gyro.rate_hz = p->rate_hz;
+                        opt.second_path = c->gyro_path;
+                        opt.second_layout = &gyro;
                 }
         }
-        r = gw_trace_open(s->conf.path, &opt, &s->reader, err, errlen);
+        r = gw_trace_open(c->path, &opt, &s->reader, err, errlen);
         if (r < 0) {
                 replay_close(&s->base);
                 return r;
@@ -506,9 +555,7 @@ static int replay_open(const SourceParams *p, Source **ret, char *err, size_t er
         s->t = calloc(BATCH, sizeof *s->t);
         s->v = calloc((size_t) BATCH * s->n, sizeof *s->v);
         s->next_v = calloc((size_t) s->n, sizeof *s->next_v);
-        if (asprintf(&s->address, "replay:%s", c->path) < 0)
-                s->address = NULL;
-        if (!s->t || !s->v || !s->next_v || !s->address) {
+        if (!s->t || !s->v || !s->next_v) {
                 replay_close(&s->base);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
@@ -553,7 +600,7 @@ static void replay_resume(Source *base)
         if (!s->running || !s->paused)
                 return;
         s->paused = false;
-        if (s->conf.speed > 0)
+        if (s->speed > 0)
                 /* Paced replays keep their schedule: a pause shifts time. */
                 s->start_mono = 0;
         replay_schedule(s);
@@ -594,8 +641,6 @@ static Source *replay_close(Source *base)
                 ev_timer_stop(s->loop, &s->timer);
         }
         gw_trace_close(s->reader);
-        free(s->conf.path);
-        free(s->conf.gyro_path);
         free(s->device_id);
         free(s->address);
         free(s->t);

@@ -12,10 +12,13 @@
 #include "gaitway/trace.h"
 #include "csv-private.h"
 
-/* Large enough for the longest line (GW_TRACE_MAX_LINE) and a few hundred
- * rows per read; small, because a gateway replaying thousands of traces in
- * real time holds one per device. */
+/* Large enough for the longest line (GW_TRACE_MAX_LINE) and a hundred rows
+ * per read.  A gateway replaying thousands of traces in real time holds one
+ * buffer per file and reads a few rows at a time: it asks for a smaller one
+ * (gw_trace_options.buffer_size), which grows to READ_BUF at the first line
+ * that does not fit. */
 #define READ_BUF        (8 * 1024)
+#define READ_BUF_MIN    256
 #define MAX_META        64
 #define ESTIMATE_ROWS   65
 
@@ -24,6 +27,7 @@ struct src {
         int fd;
         char *path;
         char *buf;
+        size_t cap;               /* READ_BUF, or less until a line needs it */
         size_t beg, end;
         bool eof;
         bool skipping;            /* discarding the rest of an overlong line */
@@ -89,8 +93,16 @@ static int src_fill(struct src *s)
                 s->end -= s->beg;
                 s->beg = 0;
         }
+        if (s->end == s->cap && s->cap < READ_BUF) {
+                /* A line longer than the small buffer: once per file. */
+                char *b = realloc(s->buf, READ_BUF);
+                if (!b)
+                        return -ENOMEM;
+                s->buf = b;
+                s->cap = READ_BUF;
+        }
         for (;;) {
-                ssize_t n = read(s->fd, s->buf + s->end, READ_BUF - s->end);
+                ssize_t n = read(s->fd, s->buf + s->end, s->cap - s->end);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -587,11 +599,12 @@ int gw_trace_read(gw_trace_reader *r, int64_t *t_ns, float *values, char *err, s
 
 /* ---- opening ------------------------------------------------------------- */
 
-static int src_open(struct src *s, const char *path, char *err, size_t errlen)
+static int src_open(struct src *s, const char *path, size_t cap, char *err, size_t errlen)
 {
         s->fd = -1;
         s->path = strdup(path);
-        s->buf = malloc(READ_BUF);
+        s->cap = cap == 0 || cap > READ_BUF ? READ_BUF : cap < READ_BUF_MIN ? READ_BUF_MIN : cap;
+        s->buf = malloc(s->cap);
         if (!s->path || !s->buf)
                 return gw_error(err, errlen, ENOMEM, "%s: out of memory", path);
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1029,7 +1042,7 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
                 goto fail;
         }
 
-        k = src_open(&r->a, path, err, errlen);
+        k = src_open(&r->a, path, opt->buffer_size, err, errlen);
         if (k < 0)
                 goto fail;
         if (opt->layout)
@@ -1058,7 +1071,7 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
                                                      i, r->ch[j].name, path);
                                         goto fail;
                                 }
-                k = src_open(&r->b, opt->second_path, err, errlen);
+                k = src_open(&r->b, opt->second_path, opt->buffer_size, err, errlen);
                 if (k < 0)
                         goto fail;
                 k = open_foreign(r, &r->b, l2, r->ch + r->n_ch, err, errlen);

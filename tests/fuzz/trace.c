@@ -5,6 +5,9 @@
  * the end, rewound and read again.  The reader opens paths, so each file is
  * a memfd reached through /proc/self/fd.
  *
+ * The gaitway-format read is repeated with the smallest read buffer, which
+ * must deliver the same rows, values and end as the default one.
+ *
  * Input: file A, optionally a line "#--" and file B, optionally another
  * "#--" line and layout bytes.  A text seed is file A alone: it is read as a
  * gaitway trace and as a foreign timed file of three channels. */
@@ -47,8 +50,10 @@ static void one_line(const char *msg)
                 abort();
 }
 
-static void read_all(const char *path, const gw_trace_options *o)
+/* Returns a hash of what was read: rows, timestamps, values and results. */
+static uint64_t read_all(const char *path, const gw_trace_options *o)
 {
+        uint64_t h = 1469598103934665603u;
         char err[GW_ERR_MAX];
         gw_trace_reader *r = NULL;
         const gw_channel_desc *ch;
@@ -60,7 +65,7 @@ static void read_all(const char *path, const gw_trace_options *o)
                 if (r || !err[0])
                         abort();
                 one_line(err);
-                return;
+                return 0;
         }
         int n = gw_trace_channels(r, &ch);
         if (n < 1 || n > GW_TRACE_MAX_CHANNELS)
@@ -80,10 +85,16 @@ static void read_all(const char *path, const gw_trace_options *o)
                 v[n] = 12345.0f;   /* the reader writes n values, no more */
                 while ((k = gw_trace_read(r, &t, v, err, sizeof err)) == 1 && rows++ < MAX_ROWS) {
                         delivered++;
-                        for (int i = 0; i < n; i++)
+                        h = (h ^ (uint64_t) t) * 1099511628211u;
+                        for (int i = 0; i < n; i++) {
                                 if (!isfinite(v[i]))
                                         abort();
+                                uint32_t bits;
+                                memcpy(&bits, &v[i], sizeof bits);
+                                h = (h ^ bits) * 1099511628211u;
+                        }
                 }
+                h = (h ^ (uint64_t) (int64_t) k) * 1099511628211u;
                 if (v[n] != 12345.0f)
                         abort();
                 if (k < 0) {
@@ -102,7 +113,9 @@ static void read_all(const char *path, const gw_trace_options *o)
                 abort();
         one_line(gw_trace_last_error(r));
         one_line(gw_trace_first_error(r));
+        h = (h ^ st->bad_rows) * 1099511628211u;
         gw_trace_close(r);
+        return h;
 }
 
 static const char delims[] = { 0, ',', ';', '\t', ' ' };
@@ -155,7 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         for (int policy = 0; policy < 2; policy++) {
                 gw_trace_options o = { .bad_rows = policy ? GW_BAD_ROW_SKIP : GW_BAD_ROW_FATAL };
-                read_all(fa.path, &o);
+                gw_trace_options small = o;
+                small.buffer_size = 1;      /* the smallest the reader allows */
+                if (read_all(fa.path, &o) != read_all(fa.path, &small))
+                        abort();
 
                 if (ctl.n) {
                         FuzzInput c = ctl;

@@ -700,6 +700,120 @@ static void test_reading_rows_allocates_nothing(void)
         gw_trace_close(r);
 }
 
+/* Rows of many lengths (blanks after a value), and blank lines of 3900
+ * bytes, so lines straddle any buffer of 256 bytes to 8 KiB. */
+static const char *rows_of_every_length(const char *name)
+{
+        static char buf[200000];
+        size_t o = (size_t) snprintf(buf, sizeof buf, "%s", header3);
+        for (int i = 0; i < 600; i++) {
+                if (i % 97 == 5) {
+                        memset(buf + o, ' ', 3900);
+                        o += 3900;
+                        buf[o++] = '\n';
+                }
+                int blanks = (i * 37) % 300;
+                o += (size_t) snprintf(buf + o, sizeof buf - o, "%d.02,%d.5", i, i);
+                memset(buf + o, ' ', (size_t) blanks);
+                o += (size_t) blanks;
+                o += (size_t) snprintf(buf + o, sizeof buf - o, ",-1.5e-3,%d\n", i % 7);
+        }
+        return put(name, buf);
+}
+
+static int read_rows(gw_trace_reader *r, int64_t *t, float (*v)[3], int max)
+{
+        int n = 0;
+        while (n < max && gw_trace_read(r, &t[n], v[n], err, sizeof err) == 1)
+                n++;
+        return n;
+}
+
+static void test_small_buffers_read_the_same_samples_as_the_default(void)
+{
+        static int64_t t0[600], t1[600];
+        static float v0[600][3], v1[600][3];
+        const char *path = rows_of_every_length("sizes.csv");
+        gw_trace_reader *r = open_ok(path, NULL);
+        int n0 = read_rows(r, t0, v0, 600);
+        gw_trace_close(r);
+        CU_ASSERT_EQUAL(n0, 600);
+        CU_ASSERT_EQUAL(v0[599][0], 599.5f);
+
+        static const size_t sizes[] = { 1, 256, 257, 1000, 1024, 4097, 8192, 1 << 20 };
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+                gw_trace_options opt = { .buffer_size = sizes[k] };
+                r = open_ok(path, &opt);
+                for (int pass = 0; pass < 2; pass++) {
+                        memset(t1, 0, sizeof t1);
+                        int n1 = read_rows(r, t1, v1, 600);
+                        CU_ASSERT_EQUAL(n1, n0);
+                        CU_ASSERT(memcmp(t0, t1, sizeof t0) == 0);
+                        CU_ASSERT(memcmp(v0, v1, sizeof v0) == 0);
+                        CU_ASSERT_EQUAL(gw_trace_rewind(r, err, sizeof err), 0);
+                }
+                gw_trace_close(r);
+        }
+}
+
+static void test_small_buffer_cuts_an_overlong_line_like_the_default(void)
+{
+        size_t n = 3 * GW_TRACE_MAX_LINE;
+        char *line = malloc(n + 1);
+        memset(line, '1', n);
+        line[n] = '\0';
+        line[0] = '0';
+        line[1] = ',';
+        const char *path = with_bad_row("long-small.csv", line);
+        free(line);
+
+        gw_trace_options opt = { .buffer_size = 256 };
+        gw_trace_reader *r = open_ok(path, &opt);
+        int64_t t;
+        float v[3];
+        CU_ASSERT_EQUAL(gw_trace_read(r, &t, v, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(gw_trace_read(r, &t, v, err, sizeof err), 1);
+        CU_ASSERT_EQUAL(gw_trace_read(r, &t, v, err, sizeof err), -EINVAL);
+        snprintf(expect, sizeof expect, "%s:6: line longer than 4096 bytes", path);
+        assert_err(expect);
+        gw_trace_close(r);
+
+        opt.bad_rows = GW_BAD_ROW_SKIP;
+        r = open_ok(path, &opt);
+        int rows = 0;
+        unsigned long before = allocations;
+        while (gw_trace_read(r, &t, v, err, sizeof err) == 1)
+                rows++;
+        CU_ASSERT_EQUAL(allocations - before, 1);   /* the buffer grew, once */
+        CU_ASSERT_EQUAL(rows, 3);
+        CU_ASSERT_EQUAL(t, 60000000);
+        CU_ASSERT_EQUAL(gw_trace_stats_get(r)->bad_rows, 1);
+        gw_trace_close(r);
+}
+
+static void test_small_buffer_allocates_nothing_while_lines_fit(void)
+{
+        char buf[65536];
+        size_t o = (size_t) snprintf(buf, sizeof buf, "%s", header3);
+        for (int i = 0; i < 1500; i++)
+                o += (size_t) snprintf(buf + o, sizeof buf - o, "%d.02,%d,-1.5e-3,0.25\n", i, i);
+        const char *path = put("alloc-small.csv", buf);
+        gw_trace_options opt = { .buffer_size = 1024 };
+        gw_trace_reader *r = open_ok(path, &opt);
+        int64_t t;
+        float v[3];
+        int rows = 0;
+        unsigned long before = allocations;
+        while (gw_trace_read(r, &t, v, err, sizeof err) == 1)
+                rows++;
+        gw_trace_rewind(r, err, sizeof err);
+        while (gw_trace_read(r, &t, v, err, sizeof err) == 1)
+                rows++;
+        CU_ASSERT_EQUAL(rows, 3000);
+        CU_ASSERT_EQUAL(allocations - before, 0);
+        gw_trace_close(r);
+}
+
 static void test_parsing_ignores_the_process_locale(void)
 {
         /* A decimal-comma locale must not change what "1.5" means.  Only
@@ -1221,6 +1335,12 @@ void gw_test_register(void)
         gw_test_add(s, "rewind replays the same samples", test_rewind_replays_the_same_samples);
         gw_test_add(s, "rewind clears a fatal error", test_rewind_clears_a_fatal_error);
         gw_test_add(s, "reading rows allocates nothing", test_reading_rows_allocates_nothing);
+        gw_test_add(s, "small read buffers read the same samples as the default",
+                    test_small_buffers_read_the_same_samples_as_the_default);
+        gw_test_add(s, "a small read buffer cuts an overlong line like the default",
+                    test_small_buffer_cuts_an_overlong_line_like_the_default);
+        gw_test_add(s, "a small read buffer allocates nothing while lines fit",
+                    test_small_buffer_allocates_nothing_while_lines_fit);
         gw_test_add(s, "parsing ignores the process locale",
                     test_parsing_ignores_the_process_locale);
 

@@ -4,7 +4,9 @@
 /* CSV traces: the gaitway trace format (docs/trace-format.md) and foreign CSV
  * recordings described by options.  Parsing is line by line with every error
  * naming the file and line; the line parser works on memory so it can be
- * fuzzed.  The reader allocates at open and never after. */
+ * fuzzed.  The reader allocates at open and never after, but for a read
+ * buffer opened smaller than 8 KiB (gw_trace_options.buffer_size), which
+ * grows once, to 8 KiB, at the first line that does not fit. */
 
 #include <stdio.h>
 #include "gaitway/model.h"
@@ -47,6 +49,12 @@ typedef struct {
          * with linear interpolation onto the first file's timestamps. */
         const char *second_path;
         const gw_csv_layout *second_layout;
+        /* Read buffer per file in bytes: 0 = 8 KiB, at least 256.  A paced
+         * replay of thousands of files at once, reading a few rows per
+         * wake-up, saves memory with 1 KiB; a line longer than the buffer
+         * grows it to 8 KiB (lines are cut at GW_TRACE_MAX_LINE as with the
+         * default). */
+        size_t buffer_size;
 } gw_trace_options;
 
 typedef struct gw_trace_reader gw_trace_reader;
