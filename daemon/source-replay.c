@@ -18,12 +18,16 @@
 #include "source.h"
 
 #define BATCH 64   /* samples per read from the trace: per-device memory, not speed, at this size */
+/* A paced replay delivers the samples due, one or two per wake-up when it
+ * keeps pace: a smaller batch buffer (per device), and as many samples per
+ * catch-up wake-up as with full batches. */
+#define PACED_BATCH 16
 /* A paced replay up to this speed reads a few rows per wake-up: 1 KiB of
  * read buffer (16 rows of a 6-channel trace) instead of the reader's 8 KiB,
  * per device. */
 #define PACED_SMALL_BUFFER_SPEED 16
 #define PACED_BUFFER 1024
-#define CATCH_UP_BATCHES 4      /* batches a paced replay delivers per wake-up at most */
+#define CATCH_UP_SAMPLES 256    /* samples a paced replay delivers per wake-up at most */
 #define BAD_ROWS_LOGGED 10
 
 typedef struct {
@@ -63,6 +67,7 @@ typedef struct {
         ev_timer timer;
         bool running, paused, ended;
 
+        int batch;                      /* capacity of t and v, in samples */
         int64_t *t;
         float *v;
         bool have_next;                 /* t[0], v[0..n) hold a read-ahead sample */
@@ -410,7 +415,7 @@ static double replay_due(ReplaySource *s, int64_t t)
 
 static void replay_schedule(ReplaySource *s);
 
-/* Delivers up to BATCH samples; in paced mode only those already due.
+/* Delivers up to a batch of samples; in paced mode only those already due.
  * Returns false when the source stopped (end, error, pause). */
 static bool replay_batch(ReplaySource *s, bool paced)
 {
@@ -427,7 +432,7 @@ static bool replay_batch(ReplaySource *s, bool paced)
                 return false;
         }
 
-        while (n < BATCH) {
+        while (n < (size_t) s->batch) {
                 if (!s->have_next) {
                         int r = replay_read(s, &s->next_t, s->next_v, s->loop != NULL, err, sizeof err);
                         if (r <= 0) {
@@ -469,7 +474,7 @@ static void replay_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
          * is due, or come back at once after the loop has polled: a replay
          * the CPU cannot keep pace with lags behind instead of starving the
          * MQTT, D-Bus, signal and watchdog watchers. */
-        for (int i = 0; i < CATCH_UP_BATCHES; i++) {
+        for (int i = 0; i < CATCH_UP_SAMPLES / s->batch; i++) {
                 if (!replay_batch(s, true))
                         return;
                 if (s->have_next && replay_due(s, s->next_t) > mono_now())
@@ -552,8 +557,9 @@ static int replay_open(const SourceParams *p, Source **ret, char *err, size_t er
                 return gw_error(err, errlen, EINVAL, "%s: the trace states no sample rate: set sample_rate",
                                 c->path);
         }
-        s->t = calloc(BATCH, sizeof *s->t);
-        s->v = calloc((size_t) BATCH * s->n, sizeof *s->v);
+        s->batch = opt.buffer_size ? PACED_BATCH : BATCH;
+        s->t = calloc((size_t) s->batch, sizeof *s->t);
+        s->v = calloc((size_t) s->batch * s->n, sizeof *s->v);
         s->next_v = calloc((size_t) s->n, sizeof *s->next_v);
         if (!s->t || !s->v || !s->next_v) {
                 replay_close(&s->base);
@@ -613,7 +619,7 @@ static int replay_run_to_end(Source *base, char *err, size_t errlen)
         s->running = true;
         for (;;) {
                 size_t n = 0;
-                while (n < BATCH) {
+                while (n < (size_t) s->batch) {
                         r = replay_read(s, &s->t[n], s->v + n * s->n, false, err, errlen);
                         if (r < 0)
                                 return r;
@@ -623,7 +629,7 @@ static int replay_run_to_end(Source *base, char *err, size_t errlen)
                 }
                 if (n)
                         s->cb.samples(s->userdata, n, s->t, s->v);
-                if (n < BATCH)
+                if (n < (size_t) s->batch)
                         break;
         }
         s->running = false;

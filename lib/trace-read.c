@@ -795,13 +795,17 @@ static int meta_add(gw_trace_reader *r, struct src *s, const char *key, size_t k
         if (r->n_meta == MAX_META)
                 return gw_error(err, errlen, EINVAL, "%s:%llu: more than %d metadata lines",
                                 s->path, (unsigned long long) s->line_no, MAX_META);
-        r->meta_key[r->n_meta] = strndup(key, kn);
-        r->meta_val[r->n_meta] = strndup(val, vn);
-        if (!r->meta_key[r->n_meta] || !r->meta_val[r->n_meta]) {
-                free(r->meta_key[r->n_meta]);
-                free(r->meta_val[r->n_meta]);
+        /* Key and value in one block: a trace's header may hold dozens of
+         * lines, and a gateway replaying thousands of traces keeps them all. */
+        char *kv = malloc(kn + 1 + vn + 1);
+        if (!kv)
                 return gw_error(err, errlen, ENOMEM, "%s: out of memory", s->path);
-        }
+        memcpy(kv, key, kn);
+        kv[kn] = '\0';
+        memcpy(kv + kn + 1, val, vn);
+        kv[kn + 1 + vn] = '\0';
+        r->meta_key[r->n_meta] = kv;
+        r->meta_val[r->n_meta] = kv + kn + 1;
         r->n_meta++;
         return 0;
 }
@@ -1094,10 +1098,8 @@ gw_trace_reader *gw_trace_close(gw_trace_reader *r)
                 return NULL;
         src_close(&r->a);
         src_close(&r->b);
-        for (int i = 0; i < r->n_meta; i++) {
+        for (int i = 0; i < r->n_meta; i++)
                 free(r->meta_key[i]);
-                free(r->meta_val[i]);
-        }
         if (r->loc)
                 freelocale(r->loc);
         free(r);
