@@ -26,6 +26,12 @@ that for 50 streams).
   arrival minus time_ms is sample-to-published-event latency (gaitwayd's
   wait and work, plus the broker hop; 1 ms resolution).  Every device
   publishes its windows (conservative: more work than events only).
+- gaitwayd's own part: the `lag` of its stats (every --stats-interval s),
+  from a window's last sample being due to its hand-off to the MQTT sink,
+  over ALL devices' windows: the median of the intervals' p50 and the
+  worst interval's p99 and maximum within the measured seconds.  The end
+  to end figure minus this one is the MQTT queue, the broker and the probe.
+- The broker's CPU share (mosquitto, one thread) over the same seconds.
 - RSS: VmRSS and VmHWM of gaitwayd; bytes per device from the slope
   between the smallest and each larger N.
 
@@ -53,9 +59,10 @@ import benchlib  # noqa: E402
 MODELS = os.path.join(ROOT, "tests", "data", "daemon")
 
 
-def config(trace, n, broker):
+def config(trace, n, broker, stats_interval):
     lines = ["[gateway]", "id = scale", "activity_model = %s/activity.gwm" % MODELS,
              "fog_model = %s/fog.gwm" % MODELS, "log_events = no",
+             "stats_interval = %g" % stats_interval,
              "[mqtt]", "host = 127.0.0.1", "port = %d" % broker.port, "probabilities = yes",
              "[dbus]", "bus = none"]
     for i in range(n):
@@ -67,7 +74,7 @@ def config(trace, n, broker):
 def run_one(ctx, work, trace, n, broker, a):
     conf = os.path.join(work, "scale-%d.conf" % n)
     with open(conf, "w") as f:
-        f.write(config(trace, n, broker))
+        f.write(config(trace, n, broker, a.stats_interval))
     log = open(os.path.join(work, "scale-%d.log" % n), "w")
     cmd = [ctx.gaitwayd, "--config", conf]
     if a.nice:
@@ -78,35 +85,53 @@ def run_one(ctx, work, trace, n, broker, a):
     for i in range(probes):
         topics += ["-t", "gaitway/scale/w%04d/probabilities/#" % (i * n // probes)]
     sub_out = os.path.join(work, "sub-%d.txt" % n)
+    topics += ["-t", "gaitway/scale/stats"]
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-F",
-                            "%U %p"] + topics, stdout=open(sub_out, "w"), stderr=subprocess.DEVNULL)
+                            "%U %t %p"] + topics, stdout=open(sub_out, "w"), stderr=subprocess.DEVNULL)
     try:
         time.sleep(a.warmup)
         if p.poll() is not None:
             raise RuntimeError("gaitwayd exited: see " + log.name)
         t0, c0 = time.monotonic(), benchlib.cpu_seconds(p.pid)
+        b0 = benchlib.cpu_seconds(broker.proc.pid)
+        wall0 = time.time()
         mark = os.path.getsize(sub_out)
         time.sleep(a.seconds)
         t1, c1 = time.monotonic(), benchlib.cpu_seconds(p.pid)
+        b1 = benchlib.cpu_seconds(broker.proc.pid)
+        wall1 = time.time()
         rss_kb, hwm_kb = benchlib.memory_kb(p.pid)
     finally:
         stop(sub)
         stop(p)
         log.close()
-    lat = []
+    lat, lags = [], []
     with open(sub_out) as f:
         f.seek(mark)
         for line in f:
-            stamp, _, payload = line.partition(" ")
+            stamp, _, rest = line.partition(" ")
+            topic, _, payload = rest.partition(" ")
             try:
-                arrived_ms = float(stamp) * 1000.0
-                lat.append(arrived_ms - json.loads(payload)["time_ms"])
+                arrived = float(stamp)
+                msg = json.loads(payload)
+                if topic.endswith("/stats"):
+                    # The intervals that ended within the measured seconds.
+                    if wall0 + a.stats_interval <= msg["time_ms"] / 1000.0 <= wall1 and msg["lag"]["events"]:
+                        lags.append(msg["lag"])
+                else:
+                    lat.append(arrived * 1000.0 - msg["time_ms"])
             except (ValueError, KeyError):
                 continue
+    nan = float("nan")
     return {"devices": n, "cpu_share": (c1 - c0) / (t1 - t0), "rss_kb": rss_kb,
             "hwm_kb": hwm_kb, "windows": len(lat),
             "p50_ms": benchlib.percentile(lat, 0.5), "p99_ms": benchlib.percentile(lat, 0.99),
-            "max_ms": max(lat) if lat else float("nan")}
+            "max_ms": max(lat) if lat else nan,
+            "broker_cpu_share": (b1 - b0) / (t1 - t0),
+            "own_events": sum(l["events"] for l in lags),
+            "own_p50_ms": benchlib.percentile([l["p50_ms"] for l in lags], 0.5) if lags else nan,
+            "own_p99_ms": max(l["p99_ms"] for l in lags) if lags else nan,
+            "own_max_ms": max(l["max_ms"] for l in lags) if lags else nan}
 
 
 def report(r):
@@ -115,16 +140,22 @@ def report(r):
          % (r["cmd"], r["date"], r["buildtype"], r["load0"], r["load1"], r["nice"]), "",
          "Replay sources paced in real time, both test models per device, MQTT connected with every "
          "window published (probes: %d devices subscribed).  CPU share of one core over %d s after "
-         "%d s of warm-up." % (r["probes"], r["seconds"], r["warmup"]), "",
-         "| wearables | gaitwayd CPU (one core) | latency p50 | p99 | max | windows timed | VmRSS | VmHWM | bytes per device |",
-         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "%d s of warm-up.  End to end: sample due to the probe's receipt of the window, through "
+         "the broker.  gaitwayd's own: sample due to hand-off to the MQTT sink, every device's "
+         "windows, from its stats every %g s (median of the intervals' p50, worst interval's p99 "
+         "and max)." % (r["probes"], r["seconds"], r["warmup"], r["stats_interval"]), "",
+         "| wearables | gaitwayd CPU (one core) | mosquitto CPU | end to end p50 | p99 | max | windows timed "
+         "| gaitwayd's own p50 | p99 | max | windows | VmRSS | VmHWM | bytes per device |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     base = r["runs"][0]
     for x in r["runs"]:
         per = "-" if x is base else "{:,.0f}".format(
             (x["rss_kb"] - base["rss_kb"]) * 1024.0 / (x["devices"] - base["devices"]))
-        L.append("| %d | %.1f %% | %.1f ms | %.1f ms | %.1f ms | %d | %.1f MB | %.1f MB | %s |" % (
-            x["devices"], 100 * x["cpu_share"], x["p50_ms"], x["p99_ms"], x["max_ms"], x["windows"],
-            x["rss_kb"] / 1024.0, x["hwm_kb"] / 1024.0, per))
+        L.append("| %d | %.1f %% | %.1f %% | %.1f ms | %.1f ms | %.1f ms | %d | %.1f ms | %.1f ms | %.1f ms "
+                 "| %d | %.1f MB | %.1f MB | %s |" % (
+                     x["devices"], 100 * x["cpu_share"], 100 * x["broker_cpu_share"], x["p50_ms"],
+                     x["p99_ms"], x["max_ms"], x["windows"], x["own_p50_ms"], x["own_p99_ms"],
+                     x["own_max_ms"], x["own_events"], x["rss_kb"] / 1024.0, x["hwm_kb"] / 1024.0, per))
     big = r["runs"][-1]
     L += ["", "Target (5000 wearables at 50 Hz on one core, p99 under 10 ms, RSS under 64 MB): "
           "%d wearables: CPU %.0f %%, p99 %.1f ms, RSS %.1f MB: %s." % (
@@ -142,6 +173,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=8)
     ap.add_argument("--probes", type=int, default=8)
     ap.add_argument("--nice", type=int, default=0, help="run gaitwayd at this nice value")
+    ap.add_argument("--stats-interval", type=float, default=2,
+                    help="gaitwayd's stats_interval: its own lag figures per interval")
     ap.add_argument("--write", action="store_true")
     a = ap.parse_args()
 
@@ -154,7 +187,8 @@ def main():
         bt = [o["value"] for o in json.load(f) if o["name"] == "buildtype"][0]
     r = {"cmd": "/usr/bin/python3 bench/scale.py " + " ".join(sys.argv[1:]), "buildtype": bt,
          "date": datetime.date.today().isoformat(), "load0": "%.1f" % os.getloadavg()[0],
-         "seconds": a.seconds, "warmup": a.warmup, "probes": a.probes, "nice": a.nice, "runs": []}
+         "seconds": a.seconds, "warmup": a.warmup, "probes": a.probes, "nice": a.nice,
+         "stats_interval": a.stats_interval, "runs": []}
     broker = Mosquitto(work).start()
     try:
         for n in [int(x) for x in a.devices.split(",")]:

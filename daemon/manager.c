@@ -132,6 +132,8 @@ void manager_emit(Manager *m, const Event *e)
 {
         if (e->type == EVENT_ACTIVITY || e->type == EVENT_FOG)
                 m->stats.events++;
+        if (e->type == EVENT_WINDOW || e->type == EVENT_ACTIVITY || e->type == EVENT_FOG)
+                event_lag_add(&m->lag, wall_clock_ns() - e->wall_ns);
         for (int i = 0; i < SINK_KINDS; i++)
                 if (m->sinks[i])
                         m->sinks[i]->kind->event(m->sinks[i], e);
@@ -198,11 +200,18 @@ void manager_set_mqtt_connected(Manager *m, bool connected)
 
 /* ---- stats --------------------------------------------------------------- */
 
+/* The lag figures of a stats event cover the events since the previous. */
+static void emit_stats(Manager *m)
+{
+        Event e = { .type = EVENT_STATS };
+        manager_emit(m, &e);
+        event_lag_reset(&m->lag);
+}
+
 static void stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
         Manager *m = w->data;
-        Event e = { .type = EVENT_STATS };
-        manager_emit(m, &e);
+        emit_stats(m);
         /* Idle costs nothing: the timer runs only while data flows. */
         if (!m->stats_dirty)
                 ev_timer_stop(loop, w);
@@ -558,8 +567,7 @@ void manager_device_ended(Manager *m, Device *d, int error, const char *err)
         } else
                 log_info("device %s: end of stream after %" PRIu64 " samples, %" PRIu64 " windows", d->id,
                          d->samples, d->windows);
-        Event e = { .type = EVENT_STATS };
-        manager_emit(m, &e);
+        emit_stats(m);
         manager_check_done(m);
 }
 
@@ -575,8 +583,7 @@ void manager_shutdown(Manager *m, int exit_code)
         ev_timer_stop(m->loop, &m->stats_timer);
         for (size_t i = 0; i < m->n_devices; i++)
                 device_stop(m->devices[i]);
-        Event e = { .type = EVENT_STATS };
-        manager_emit(m, &e);
+        emit_stats(m);
 
         int n = 0;
         for (int i = 0; i < SINK_KINDS; i++)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "event-lag.h"
 #include "conf.h"
 #include "device.h"
 #include "event.h"
@@ -48,6 +49,7 @@ struct Manager {
         bool want_windows;
         int64_t start_mono_usec;
         ManagerStats stats;
+        EventLag lag;                   /* since the previous stats event */
 
         ev_timer stats_timer;
         bool stats_dirty;

@@ -191,6 +191,14 @@ static json_t *stats_json(MqttSink *s)
         json_object_set_new(mq, "connect_failures", json_integer((json_int_t) ms->connect_failures));
         json_object_set_new(o, "mqtt", mq);
 
+        const EventLag *lag = &m->lag;
+        json_t *lj = json_object();
+        json_object_set_new(lj, "events", json_integer((json_int_t) lag->n));
+        json_object_set_new(lj, "p50_ms", json_real((double) event_lag_quantile(lag, 0.5) / 1e6));
+        json_object_set_new(lj, "p99_ms", json_real((double) event_lag_quantile(lag, 0.99) / 1e6));
+        json_object_set_new(lj, "max_ms", json_real((double) lag->max_ns / 1e6));
+        json_object_set_new(o, "lag", lj);
+
         json_t *devs = json_object();
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = m->devices[i];
