@@ -158,8 +158,8 @@ def report(r):
                      x["own_max_ms"], x["own_events"], x["rss_kb"] / 1024.0, x["hwm_kb"] / 1024.0, per))
     big = r["runs"][-1]
     L += ["", "Target (5000 wearables at 50 Hz on one core, p99 under 10 ms, RSS under 64 MB): "
-          "%d wearables: CPU %.0f %%, p99 %.1f ms, RSS %.1f MB: %s." % (
-              big["devices"], 100 * big["cpu_share"], big["p99_ms"], big["rss_kb"] / 1024.0,
+          "%d wearables: CPU %.0f %%, p99 %.1f ms end to end (gaitwayd's own %.1f ms), RSS %.1f MB: %s." % (
+              big["devices"], 100 * big["cpu_share"], big["p99_ms"], big["own_p99_ms"], big["rss_kb"] / 1024.0,
               "met" if big["devices"] >= 5000 and big["cpu_share"] < 1 and big["p99_ms"] < 10
               and big["rss_kb"] < 65536 else "NOT met")]
     return "\n".join(L)
@@ -187,7 +187,9 @@ def main():
         bt = [o["value"] for o in json.load(f) if o["name"] == "buildtype"][0]
     r = {"cmd": "/usr/bin/python3 bench/scale.py " + " ".join(sys.argv[1:]), "buildtype": bt,
          "date": datetime.date.today().isoformat(), "load0": "%.1f" % os.getloadavg()[0],
-         "seconds": a.seconds, "warmup": a.warmup, "probes": a.probes, "nice": a.nice,
+         "seconds": a.seconds, "warmup": a.warmup, "probes": a.probes,
+         # gaitwayd's own nice value: this script's (nice -n 5 bench/scale.py) plus --nice.
+         "nice": os.nice(0) + a.nice,
          "stats_interval": a.stats_interval, "runs": []}
     broker = Mosquitto(work).start()
     try:
