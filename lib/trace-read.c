@@ -62,7 +62,8 @@ struct src {
 struct gw_trace_reader {
         gw_bad_row_policy policy;
         locale_t loc;
-        struct src a, b;
+        struct src a;
+        struct src *b;            /* the second file, allocated when merging */
         bool merge;
         int n_ch;
         gw_channel_desc ch[GW_TRACE_MAX_CHANNELS];
@@ -521,7 +522,7 @@ static int b_fill(gw_trace_reader *r, char *err, size_t errlen)
 {
         for (;;) {
                 int64_t t;
-                int k = src_next(r, &r->b, &t, r->next_v, err, errlen);
+                int k = src_next(r, r->b, &t, r->next_v, err, errlen);
                 if (k <= 0) {
                         r->have_next = false;
                         return k;
@@ -540,7 +541,7 @@ static int b_fill(gw_trace_reader *r, char *err, size_t errlen)
  * is outside the second file's span, or a negative errno. */
 static int merge_at(gw_trace_reader *r, int64_t t, float *out, char *err, size_t errlen)
 {
-        int nb = r->b.n_ch;
+        int nb = r->b->n_ch;
 
         if (!r->b_started) {
                 r->b_started = true;
@@ -1038,7 +1039,7 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
         r = calloc(1, sizeof *r);
         if (!r)
                 return gw_error(err, errlen, ENOMEM, "%s: out of memory", path);
-        r->a.fd = r->b.fd = -1;
+        r->a.fd = -1;
         r->policy = opt->bad_rows;
         r->loc = newlocale(LC_ALL_MASK, "C", (locale_t) 0);
         if (!r->loc) {
@@ -1075,13 +1076,19 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
                                                      i, r->ch[j].name, path);
                                         goto fail;
                                 }
-                k = src_open(&r->b, opt->second_path, opt->buffer_size, err, errlen);
+                r->b = calloc(1, sizeof *r->b);
+                if (!r->b) {
+                        k = gw_error(err, errlen, ENOMEM, "%s: out of memory", opt->second_path);
+                        goto fail;
+                }
+                r->b->fd = -1;
+                k = src_open(r->b, opt->second_path, opt->buffer_size, err, errlen);
                 if (k < 0)
                         goto fail;
-                k = open_foreign(r, &r->b, l2, r->ch + r->n_ch, err, errlen);
+                k = open_foreign(r, r->b, l2, r->ch + r->n_ch, err, errlen);
                 if (k < 0)
                         goto fail;
-                r->n_ch += r->b.n_ch;
+                r->n_ch += r->b->n_ch;
                 r->merge = true;
         }
 
@@ -1097,7 +1104,10 @@ gw_trace_reader *gw_trace_close(gw_trace_reader *r)
         if (!r)
                 return NULL;
         src_close(&r->a);
-        src_close(&r->b);
+        if (r->b) {
+                src_close(r->b);
+                free(r->b);
+        }
         for (int i = 0; i < r->n_meta; i++)
                 free(r->meta_key[i]);
         if (r->loc)
@@ -1112,9 +1122,9 @@ int gw_trace_rewind(gw_trace_reader *r, char *err, size_t errlen)
         if (k < 0)
                 return gw_error(err, errlen, -k, "%s: cannot rewind: %s", r->a.path, strerror(-k));
         if (r->merge) {
-                k = src_rewind(&r->b);
+                k = src_rewind(r->b);
                 if (k < 0)
-                        return gw_error(err, errlen, -k, "%s: cannot rewind: %s", r->b.path,
+                        return gw_error(err, errlen, -k, "%s: cannot rewind: %s", r->b->path,
                                         strerror(-k));
         }
         r->failed = 0;
