@@ -114,14 +114,16 @@ def predict_torch(net, x, mean, std, batch=2048):
 def train(x, y, classes, *, xval=None, yval=None, epochs=60, batch=128, lr=2e-3,
           weight_decay=1e-4, dropout=0.15, seed=0, class_weight=None, sampler_balance=False,
           augment=None, label_smoothing=0.0, epoch_size=None, select="last", threads=1,
-          warmup=0, log=print, mean=None, std=None, keep_val_probs=False):
+          warmup=0, log=print, mean=None, std=None, keep_val_probs=False, stop_epoch=None):
     """Trains one MicroBi-ConvLSTM.  Returns (net, mean, std, history).
 
     select: "last" keeps the final weights; "val" keeps the epoch with the
     best validation macro-F1 (ties: the later epoch).  keep_val_probs: every
     epoch's validation softmax goes into the history ("val_probs").  epoch_size: windows
     drawn per epoch (random subset without replacement, or with the class
-    balanced sampler), default all."""
+    balanced sampler), default all.  stop_epoch: stop after that many epochs
+    of the `epochs`-long schedule (the learning rate follows the full
+    schedule up to there), default the whole schedule."""
     torch.set_num_threads(threads)
     set_seed(seed)
     rng = np.random.default_rng(seed)
@@ -149,7 +151,7 @@ def train(x, y, classes, *, xval=None, yval=None, epochs=60, batch=128, lr=2e-3,
     best = (-1.0, None, -1)
     step = 0
     t0 = time.time()
-    for ep in range(epochs):
+    for ep in range(epochs if stop_epoch is None else min(stop_epoch, epochs)):
         net.train()
         if sampler_balance:
             idx = rng.choice(len(x), size=n_per_epoch, replace=True, p=pw)
