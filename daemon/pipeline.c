@@ -18,8 +18,24 @@ struct Pipeline {
         gw_frontend *fe;
         gw_window *win;
         int in_n, C, K, max_out, fog_class;
+        size_t window_bytes;
+        bool uses_scratch;
 
-        float *fe_out;          /* max_out x C */
+        gw_activity_tracker act;
+        gw_fog_tracker fog;
+        uint64_t windows;
+};
+
+/* What one push needs only while it runs (front-end output, the window
+ * handed to the engine, logits and probabilities), shared by every pipeline
+ * of the process instead of kept per device: pipelines run on the loop's
+ * thread one push after the other, and the callbacks use the probabilities
+ * before the push returns.  Sized at creation for the largest pipeline,
+ * freed with the last one. */
+static struct {
+        size_t users;
+        size_t out_values, out_samples, window_bytes, classes, channels;
+        float *fe_out;          /* out_samples x C */
         int64_t *fe_t;
         uint32_t *fe_flags;
         int8_t *q;              /* one quantised sample */
@@ -28,11 +44,72 @@ struct Pipeline {
         int32_t *prob_q15;
         float *logits;
         float *prob;
+} scratch;
 
-        gw_activity_tracker act;
-        gw_fog_tracker fog;
-        uint64_t windows;
-};
+static void scratch_free(void)
+{
+        free(scratch.fe_out);
+        free(scratch.fe_t);
+        free(scratch.fe_flags);
+        free(scratch.q);
+        free(scratch.window);
+        free(scratch.logits_q16);
+        free(scratch.prob_q15);
+        free(scratch.logits);
+        free(scratch.prob);
+        memset(&scratch, 0, sizeof scratch);
+}
+
+static int grow(void **p, size_t *have, size_t want, size_t elem)
+{
+        if (want <= *have)
+                return 0;
+        void *n = realloc(*p, want * elem);
+        if (!n)
+                return -ENOMEM;
+        *p = n;
+        *have = want;
+        return 0;
+}
+
+/* Makes the scratch large enough for p; the sizes only grow. */
+static int scratch_fit(const Pipeline *p)
+{
+        size_t out_values = scratch.out_values, out_samples = scratch.out_samples;
+        size_t window_bytes = scratch.window_bytes, channels = scratch.channels;
+        size_t classes = scratch.classes, k;
+
+        if (grow((void **) &scratch.fe_out, &out_values, (size_t) p->max_out * p->C, sizeof(float)) < 0)
+                return -ENOMEM;
+        scratch.out_values = out_values;
+        k = out_samples;
+        if (grow((void **) &scratch.fe_t, &k, (size_t) p->max_out, sizeof(int64_t)) < 0)
+                return -ENOMEM;
+        k = out_samples;
+        if (grow((void **) &scratch.fe_flags, &k, (size_t) p->max_out, sizeof(uint32_t)) < 0)
+                return -ENOMEM;
+        scratch.out_samples = k;
+        if (grow((void **) &scratch.q, &channels, (size_t) p->C, 1) < 0)
+                return -ENOMEM;
+        scratch.channels = channels;
+        if (grow(&scratch.window, &window_bytes, p->window_bytes, 1) < 0)
+                return -ENOMEM;
+        scratch.window_bytes = window_bytes;
+        k = classes;
+        if (grow((void **) &scratch.logits_q16, &k, (size_t) p->K, sizeof(int32_t)) < 0)
+                return -ENOMEM;
+        k = classes;
+        if (grow((void **) &scratch.prob_q15, &k, (size_t) p->K, sizeof(int32_t)) < 0)
+                return -ENOMEM;
+        k = classes;
+        if (grow((void **) &scratch.logits, &k, (size_t) p->K, sizeof(float)) < 0)
+                return -ENOMEM;
+        k = classes;
+        if (grow((void **) &scratch.prob, &k, (size_t) p->K, sizeof(float)) < 0)
+                return -ENOMEM;
+        scratch.classes = k;
+        return 0;
+}
 
 int pipeline_fog_class(const gw_model *m, const char *fog_class, char *err, size_t errlen)
 {
@@ -104,20 +181,15 @@ int pipeline_new(const PipelineParams *pp, Pipeline **ret, char *err, size_t err
         p->max_out = gw_frontend_max_out(p->fe);
         if (p->max_out < 1)
                 p->max_out = 1;
-        p->fe_out = calloc((size_t) p->max_out * p->C, sizeof(float));
-        p->fe_t = calloc((size_t) p->max_out, sizeof(int64_t));
-        p->fe_flags = calloc((size_t) p->max_out, sizeof(uint32_t));
-        p->q = calloc((size_t) p->C, 1);
-        p->window = calloc((size_t) p->info->window * p->C, elem);
-        p->logits_q16 = calloc((size_t) p->K, sizeof(int32_t));
-        p->prob_q15 = calloc((size_t) p->K, sizeof(int32_t));
-        p->logits = calloc((size_t) p->K, sizeof(float));
-        p->prob = calloc((size_t) p->K, sizeof(float));
-        if (!p->fe_out || !p->fe_t || !p->fe_flags || !p->q || !p->window || !p->logits_q16 ||
-            !p->prob_q15 || !p->logits || !p->prob) {
+        p->window_bytes = (size_t) p->info->window * p->C * elem;
+        if (scratch_fit(p) < 0) {
+                if (scratch.users == 0)
+                        scratch_free();
                 pipeline_free(p);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
+        scratch.users++;
+        p->uses_scratch = true;
         if (p->task == MODEL_ACTIVITY)
                 gw_activity_init(&p->act, pp->activity, p->K);
         else
@@ -132,15 +204,8 @@ Pipeline *pipeline_free(Pipeline *p)
                 return NULL;
         gw_frontend_free(p->fe);
         gw_window_free(p->win);
-        free(p->fe_out);
-        free(p->fe_t);
-        free(p->fe_flags);
-        free(p->q);
-        free(p->window);
-        free(p->logits_q16);
-        free(p->prob_q15);
-        free(p->logits);
-        free(p->prob);
+        if (p->uses_scratch && --scratch.users == 0)
+                scratch_free();
         free(p);
         return NULL;
 }
@@ -150,25 +215,25 @@ static void pipeline_window(Pipeline *p, const gw_window_meta *meta)
         int top;
 
         if (p->int8) {
-                gw_engine_run_int8(p->engine, p->window, p->logits_q16);
-                top = gw_softmax_q15(p->logits_q16, p->K, p->prob_q15);
+                gw_engine_run_int8(p->engine, scratch.window, scratch.logits_q16);
+                top = gw_softmax_q15(scratch.logits_q16, p->K, scratch.prob_q15);
                 for (int k = 0; k < p->K; k++)
-                        p->prob[k] = (float) p->prob_q15[k] / 32768.0f;
+                        scratch.prob[k] = (float) scratch.prob_q15[k] / 32768.0f;
         } else {
-                gw_engine_run_fp32(p->engine, p->window, p->logits);
-                top = gw_softmax_f32(p->logits, p->K, p->prob);
+                gw_engine_run_fp32(p->engine, scratch.window, scratch.logits);
+                top = gw_softmax_f32(scratch.logits, p->K, scratch.prob);
         }
         p->windows++;
         if (p->cb.window)
-                p->cb.window(p->userdata, p, meta, p->prob, top);
+                p->cb.window(p->userdata, p, meta, scratch.prob, top);
 
         if (p->task == MODEL_ACTIVITY) {
                 gw_activity_event ev;
-                if (gw_activity_update(&p->act, p->prob, meta->t_last_ns, &ev) == 1 && p->cb.activity)
+                if (gw_activity_update(&p->act, scratch.prob, meta->t_last_ns, &ev) == 1 && p->cb.activity)
                         p->cb.activity(p->userdata, p, &ev);
         } else {
                 gw_fog_event ev;
-                if (gw_fog_update(&p->fog, p->prob[p->fog_class], meta->t_first_ns, meta->t_last_ns, &ev) == 1 &&
+                if (gw_fog_update(&p->fog, scratch.prob[p->fog_class], meta->t_first_ns, meta->t_last_ns, &ev) == 1 &&
                     p->cb.fog)
                         p->cb.fog(p->userdata, p, &ev);
         }
@@ -177,17 +242,18 @@ static void pipeline_window(Pipeline *p, const gw_window_meta *meta)
 void pipeline_push(Pipeline *p, size_t n, const int64_t *t_ns, const float *raw)
 {
         for (size_t i = 0; i < n; i++) {
-                int m = gw_frontend_push(p->fe, t_ns[i], raw, p->fe_out, p->fe_t, p->fe_flags, p->max_out);
+                int m = gw_frontend_push(p->fe, t_ns[i], raw, scratch.fe_out, scratch.fe_t, scratch.fe_flags,
+                                         p->max_out);
                 raw += p->in_n;
                 for (int j = 0; j < m; j++) {
-                        const float *x = p->fe_out + (size_t) j * p->C;
+                        const float *x = scratch.fe_out + (size_t) j * p->C;
                         gw_window_meta meta;
                         const void *sample = x;
                         if (p->int8) {
-                                gw_model_quantize(p->model, x, p->q, 1);
-                                sample = p->q;
+                                gw_model_quantize(p->model, x, scratch.q, 1);
+                                sample = scratch.q;
                         }
-                        if (gw_window_push(p->win, p->fe_t[j], p->fe_flags[j], sample, p->window, &meta) == 1)
+                        if (gw_window_push(p->win, scratch.fe_t[j], scratch.fe_flags[j], sample, scratch.window, &meta) == 1)
                                 pipeline_window(p, &meta);
                 }
         }
@@ -249,8 +315,6 @@ const gw_frontend_stats *pipeline_frontend_stats(const Pipeline *p)
 
 size_t pipeline_state_bytes(const Pipeline *p)
 {
-        size_t elem = p->int8 ? 1 : sizeof(float);
-        return sizeof *p + gw_frontend_state_bytes(p->fe) + gw_window_state_bytes(p->win) +
-               (size_t) p->max_out * p->C * sizeof(float) + (size_t) p->max_out * (sizeof(int64_t) + 4) +
-               (size_t) p->C + (size_t) p->info->window * p->C * elem + (size_t) p->K * 16;
+        /* The push scratch is the process's, not the device's. */
+        return sizeof *p + gw_frontend_state_bytes(p->fe) + gw_window_state_bytes(p->win);
 }
