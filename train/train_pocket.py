@@ -7,6 +7,7 @@ subjects.
 
     /usr/bin/python3 train/train_pocket.py cv      # model selection: subject CV on the 19 training subjects
     /usr/bin/python3 train/train_pocket.py train   # 5 seeds with the selected configuration, report, model
+    /usr/bin/python3 train/train_pocket.py requant # INT8 sets of the last `train` again, evaluation, report
     /usr/bin/python3 train/train_pocket.py card    # model card from the last `train` report
 
 Options: --data DIR (default ../shared/data from the repository root), --jobs N.
@@ -177,14 +178,20 @@ def _train_job(cfg, seed, work):
     t0 = time.time()
     net, mean, std, hist = train_one(d, cfg, d["train_subjects"], None, seed)
     train_time = time.time() - t0
+    path = os.path.join(work, "seed%d.gwm" % seed)
+    export.export_model(path, net, mean, std, description(cfg, seed, train_time),
+                        calibration_windows(d, seed), percentile="auto")
+    log("  seed %d trained in %.0f s -> %s" % (seed, train_time, path))
+    return {"seed": seed, "model": path, "train_time_s": train_time}
+
+
+def calibration_windows(d, seed):
+    """2048 training windows (hop 64) drawn with the seed: the INT8 set's
+    calibration, and the choice of its clipping percentile."""
     x64, _, s64, _ = d["w64"]
     mtr = np.isin(s64, d["train_subjects"])
     rng = np.random.default_rng(seed)
-    calib = x64[mtr][rng.choice(int(mtr.sum()), size=min(2048, int(mtr.sum())), replace=False)]
-    path = os.path.join(work, "seed%d.gwm" % seed)
-    export.export_model(path, net, mean, std, description(cfg, seed, train_time), calib)
-    log("  seed %d trained in %.0f s -> %s" % (seed, train_time, path))
-    return {"seed": seed, "model": path, "train_time_s": train_time}
+    return x64[mtr][rng.choice(int(mtr.sum()), size=min(2048, int(mtr.sum())), replace=False)]
 
 
 def cmd_train(args):
@@ -194,6 +201,29 @@ def cmd_train(args):
     log("training %d seeds with configuration %s: %s" % (len(SEEDS), args.config, cfg))
     runs = protocol.run_parallel(_train_job, [(cfg, s, work) for s in SEEDS], args.jobs,
                                  shared=d)
+    report(args, d, work, runs)
+
+
+def cmd_requant(args):
+    """The INT8 sets of the last `train` run quantised again from their FP32
+    sets (same calibration windows, percentile chosen on them), then the
+    evaluation and report again: what `train` now does in one go."""
+    cache, work = paths()
+    d = prepare(args, cache)
+    with open(os.path.join(work, "report.json")) as f:
+        old = json.load(f)
+    runs = []
+    for r in old["runs"]:
+        p, table = export.requantize(r["model"], calibration_windows(d, r["seed"]))
+        log("  seed %d: calibration percentile %s (agreement on the calibration windows: %s)"
+            % (r["seed"], p, ", ".join("%s: %.4f" % kv for kv in table.items())))
+        runs.append({"seed": r["seed"], "model": r["model"], "train_time_s": r["train_time_s"],
+                     "calibration_percentile": p, "calibration_agreement": table})
+    report(args, d, work, runs)
+
+
+def report(args, d, work, runs):
+    cfg = CONFIGS[args.config]
     x64, y64, s64, _ = d["w64"]
     mte = np.isin(s64, d["test_subjects"])
     for r in runs:
@@ -204,13 +234,13 @@ def cmd_train(args):
     for eng in ("int8", "fp32"):
         log("test %s macro-F1 over %d seeds: %s" % (
             eng, len(runs), protocol.fmt_pm([r["eval"]["test"][eng]["macro_f1"] for r in runs])))
-    report = {"model": NAME, "config_name": args.config, "config": cfg, "seeds": SEEDS,
-              "shipped_seed": SHIPPED_SEED, "runs": runs,
-              "train_subjects": d["train_subjects"], "test_subjects": d["test_subjects"],
-              "test_windows": int(mte.sum()), "user_acc_check": user_acc_check(d),
-              "jobs": args.jobs or protocol.default_jobs(), "threads_per_job": 1}
+    rep = {"model": NAME, "config_name": args.config, "config": cfg, "seeds": SEEDS,
+           "shipped_seed": SHIPPED_SEED, "runs": runs,
+           "train_subjects": d["train_subjects"], "test_subjects": d["test_subjects"],
+           "test_windows": int(mte.sum()), "user_acc_check": user_acc_check(d),
+           "jobs": args.jobs or protocol.default_jobs(), "threads_per_job": 1}
     with open(os.path.join(work, "report.json"), "w") as f:
-        json.dump(report, f, indent=1)
+        json.dump(rep, f, indent=1)
     shipped = [r for r in runs if r["seed"] == SHIPPED_SEED][0]
     os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
     shutil.copyfile(shipped["model"], os.path.join(ROOT, "models", NAME + ".gwm"))
@@ -219,7 +249,8 @@ def cmd_train(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["cv", "train", "card"], nargs="?", default="train")
+    ap.add_argument("command", choices=["cv", "train", "requant", "card"], nargs="?",
+                    default="train")
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--configs", default=None, help="cv: comma-separated configuration names")
@@ -229,6 +260,8 @@ def main():
         cmd_cv(args)
     elif args.command == "train":
         cmd_train(args)
+    elif args.command == "requant":
+        cmd_requant(args)
     else:
         import card_pocket
         cache, _ = paths()

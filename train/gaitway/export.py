@@ -34,8 +34,32 @@ def tensor_set(net, mean, std, calib=None, int8=True, percentile=quantize_mod.PE
         calib = np.asarray(calib, np.float32)
         if calib.ndim != 3 or calib.shape[1:] != (net.window, C):
             raise ValueError("calibration windows must be [N, %d, %d]" % (net.window, C))
+        if percentile == "auto":
+            ref = net_mod.predict(net, ((calib - mean) / std).astype(np.float32)).argmax(axis=1)
+            percentile, _ = quantize_mod.choose_percentile(fp32, mean, std, calib, ref)
         tensors.update(quantize_mod.quantize(fp32, mean, std, calib, percentile))
     return tensors
+
+
+def requantize(path, calib, percentile="auto"):
+    """Replaces the INT8 set of an existing model file by one quantised from
+    its own FP32 set on calib (raw training windows); "auto" chooses the
+    percentile by agreement with the C FP32 engine on calib.  Returns
+    (percentile, {percentile: agreement} or None)."""
+    from . import cengine
+    desc, tensors = container.read(path)[:2]
+    mean, std = tensors["input.mean"], tensors["input.std"]
+    fp32 = {k: v for k, v in tensors.items() if not k.startswith(("q.", "input."))}
+    calib = np.asarray(calib, np.float32)
+    table = None
+    if percentile == "auto":
+        with cengine.Model(path) as m:
+            ref = m.run_fp32(calib).argmax(axis=1)
+        percentile, table = quantize_mod.choose_percentile(fp32, mean, std, calib, ref)
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("q.")}
+    tensors.update(quantize_mod.quantize(fp32, mean, std, calib, percentile))
+    container.write(path, desc, tensors)
+    return percentile, table
 
 
 def export_model(path, net, mean, std, description, calib=None, int8=True,

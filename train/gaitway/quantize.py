@@ -22,6 +22,13 @@ PERCENTILE = 99.99
 
 INT32_MAX = 2**31 - 1
 
+# Candidates for choose_percentile().  Which clips best depends on the model:
+# the pocket model's inputs and activations have long tails (jogging), where
+# a lower percentile buys resolution for every other window (on its training
+# windows the INT8 engine agreed with FP32 on 95.1 % at 99.999 and 98.9 % at
+# 99.5).
+PERCENTILE_CANDIDATES = (99.0, 99.5, 99.9, 99.99)
+
 
 def requant_param(M):
     """(m, s) with m / 2^s ~= M, m in [2^30, 2^31), s in [1, 62]; M == 0
@@ -158,3 +165,19 @@ def quantize(fp32, mean, std, calib, percentile=PERCENTILE):
     q["q.head.requant"] = requant_table(hsw / 128.0 * 65536.0)
     q["q.head.bias"] = hb
     return {name: q[name] for name in intsim.Q_NAMES}
+
+
+def choose_percentile(fp32, mean, std, calib, ref_classes, candidates=PERCENTILE_CANDIDATES):
+    """The calibration percentile whose INT8 set (run through intsim, the
+    engine's integers) agrees best with the FP32 classes ref_classes on the
+    calibration windows themselves (training data: the choice never sees
+    test windows).  Ties go to the higher percentile.  Returns (percentile,
+    {percentile: agreement})."""
+    ref = np.asarray(ref_classes)
+    table = {}
+    for p in candidates:
+        q = quantize(fp32, mean, std, calib, p)
+        xq = intsim.quantize_input(calib, mean, std, q["q.input.scale"])
+        table[p] = float(np.mean(intsim.run(q, xq).argmax(axis=1) == ref))
+    best = max(candidates, key=lambda p: (table[p], p))
+    return best, table
