@@ -671,8 +671,11 @@ static void test_refuses_duplicate_keys_in_header(void)
         const char *ent = "\"input.mean\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},";
         blob b;
 
-        dup = malloc(strlen(h) + strlen(ent) + 1);
-        sprintf(dup, "{%s%s", ent, h + 1);
+        size_t n = strlen(h) + strlen(ent) + 1;
+
+        dup = malloc(n);
+        CU_ASSERT_FATAL(dup != NULL);
+        snprintf(dup, n, "{%s%s", ent, h + 1);
         b = raw_blob(dup, strlen(dup), p.data, p.data_len);
         expect_refused(&b, EINVAL, "duplicate object key");
         blob_free(&b);
