@@ -47,7 +47,9 @@ TRIED = [
 
 
 def _pm(vals, scale=100.0, digits=1):
-    m, s, _ = protocol.mean_sd(vals)
+    m, s, n = protocol.mean_sd(vals)
+    if n == 0:
+        return "none (no episode detected)"
     return "%.*f +- %.*f" % (digits, m * scale, digits, s * scale)
 
 
@@ -312,10 +314,21 @@ def main():
                      sh["config"], sh["epochs"], sh["threshold"], sh["seed"]))
     L.append("")
     sd = sh["detector"]
-    L.append("Recommended gaitwayd FoG settings (the detector chosen with it): on_threshold "
-             "%.2f, off_threshold %.2f, on_windows %d, off_windows %d, with the model's hop of 8 "
-             "samples (0.25 s); gaitwayd's defaults are 0.6, 0.4, 2, 2." % (
-                 sd["on"], sd["off"], sd["on_windows"], sd["off_windows"]))
+    if sh.get("val_episodes", {}).get("sensitivity", 1.0) > 0:
+        L.append("Recommended gaitwayd FoG settings (the detector chosen with it): on_threshold "
+                 "%.2f, off_threshold %.2f, on_windows %d, off_windows %d, with the model's hop "
+                 "of 8 samples (0.25 s); gaitwayd's defaults are 0.6, 0.4, 2, 2." % (
+                     sd["on"], sd["off"], sd["on_windows"], sd["off_windows"]))
+    else:
+        L.append("No detector setting detected any validation episode within %.1f strict false "
+                 "alarms per hour, so the rule fell back to the setting with the fewest false "
+                 "alarms (on_threshold %.2f, off_threshold %.2f, on_windows %d, off_windows %d), "
+                 "which detects nothing: it is not a recommendation. With gaitwayd's defaults "
+                 "(0.6, 0.4, 2, 2) the shipped model reports freeze episodes (8 in the 2-minute "
+                 "sample trace models/sample/daphnet-S02R02.csv, which is training data for it), "
+                 "at the false-alarm cost of a detector that was not held to the limit." % (
+                     rep["fa_limit"], sd["on"], sd["off"], sd["on_windows"],
+                     sd["off_windows"]))
     L.append("")
     L.append("The freeze index baseline (lib/freeze-index.c, docs/freeze-index.md) runs on the "
              "vertical ankle acceleration at 64 Hz over the same test subjects and windows rules: "
