@@ -121,6 +121,7 @@ expected = [
 models = [f for f in sorted(os.listdir(os.path.join(ROOT, "models"))) if f.endswith(".gwm")] \
     if os.path.isdir(os.path.join(ROOT, "models")) else []
 expected += ["/usr/share/gaitway/models/" + f for f in models]
+expected += ["/usr/share/gaitway/samples/" + f for f in sorted(os.listdir(os.path.join(ROOT, "models", "sample")))]
 missing = [p for p in expected if not os.path.exists(p)]
 t.check(not missing, "the files land where they belong (%d paths%s)"
         % (len(expected), ", models: " + " ".join(models) if models else ", no models in the tree yet"),
