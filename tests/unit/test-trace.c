@@ -469,16 +469,25 @@ static void test_bad_rows_are_counted_and_skipped_in_skip_mode(void)
         gw_trace_close(r);
 }
 
-static void test_overlong_line_is_a_bad_row_and_reading_resumes_after_it(void)
+/* A trace whose bad row is "0,111..." three times the longest line. */
+static const char *with_overlong_row(const char *name)
 {
         size_t n = 3 * GW_TRACE_MAX_LINE;
         char *line = malloc(n + 1);
+
+        CU_ASSERT_FATAL(line != NULL);
         memset(line, '1', n);
         line[n] = '\0';
         line[0] = '0';
         line[1] = ',';
-        const char *path = with_bad_row("long.csv", line);
+        const char *path = with_bad_row(name, line);
         free(line);
+        return path;
+}
+
+static void test_overlong_line_is_a_bad_row_and_reading_resumes_after_it(void)
+{
+        const char *path = with_overlong_row("long.csv");
 
         gw_trace_reader *r = open_ok(path, NULL);
         int64_t t;
@@ -758,14 +767,7 @@ static void test_small_buffers_read_the_same_samples_as_the_default(void)
 
 static void test_small_buffer_cuts_an_overlong_line_like_the_default(void)
 {
-        size_t n = 3 * GW_TRACE_MAX_LINE;
-        char *line = malloc(n + 1);
-        memset(line, '1', n);
-        line[n] = '\0';
-        line[0] = '0';
-        line[1] = ',';
-        const char *path = with_bad_row("long-small.csv", line);
-        free(line);
+        const char *path = with_overlong_row("long-small.csv");
 
         gw_trace_options opt = { .buffer_size = 256 };
         gw_trace_reader *r = open_ok(path, &opt);
