@@ -59,7 +59,7 @@ CONFIGS = {
     "phase-aug-60": dict(hop=16, epochs=60, batch=128, lr=2e-3, weight_decay=1.4e-4, dropout=0.15,
                          aug=dict(rotate_deg=15.0, scale=0.1)),
 }
-SELECTED = "phase-aug"
+SELECTED = "phase-aug-60"
 
 
 def log(*a):
