@@ -685,13 +685,20 @@ static void test_rewind_clears_a_fatal_error(void)
         gw_trace_close(r);
 }
 
-static void test_reading_rows_allocates_nothing(void)
+/* A three-channel trace of 1500 well-formed rows. */
+static const char *rows_1500(const char *name)
 {
         char buf[65536];
         size_t o = (size_t) snprintf(buf, sizeof buf, "%s", header3);
+
         for (int i = 0; i < 1500; i++)
                 o += (size_t) snprintf(buf + o, sizeof buf - o, "%d.02,%d,-1.5e-3,0.25\n", i, i);
-        const char *path = put("alloc.csv", buf);
+        return put(name, buf);
+}
+
+static void test_reading_rows_allocates_nothing(void)
+{
+        const char *path = rows_1500("alloc.csv");
         gw_trace_reader *r = open_ok(path, NULL);
         int64_t t;
         float v[3];
@@ -795,11 +802,7 @@ static void test_small_buffer_cuts_an_overlong_line_like_the_default(void)
 
 static void test_small_buffer_allocates_nothing_while_lines_fit(void)
 {
-        char buf[65536];
-        size_t o = (size_t) snprintf(buf, sizeof buf, "%s", header3);
-        for (int i = 0; i < 1500; i++)
-                o += (size_t) snprintf(buf + o, sizeof buf - o, "%d.02,%d,-1.5e-3,0.25\n", i, i);
-        const char *path = put("alloc-small.csv", buf);
+        const char *path = rows_1500("alloc-small.csv");
         gw_trace_options opt = { .buffer_size = 1024 };
         gw_trace_reader *r = open_ok(path, &opt);
         int64_t t;
