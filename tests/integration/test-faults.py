@@ -409,13 +409,19 @@ def overload(ctx):
     # Every 200 ms while the replays run flat out.
     check(pings >= 6, "%d watchdog pings in about 2.5 s of overload" % pings)
     check(answer < 2.0 and samples[-1] > samples[0], "D-Bus answers in %.3f s on average" % answer)
-    t0 = time.monotonic()
-    gw.signal(signal.SIGTERM)
-    check(gw.wait(15) == 0, "exit status after SIGTERM")
-    took = time.monotonic() - t0
+    rc, took = stop_timed(gw, 15)
+    check(rc == 0, "exit status after SIGTERM")
     check(took < 8.0, "SIGTERM to exit: %.1f s" % took)
     print("       overloaded replays: %d watchdog pings in 2.5 s, D-Bus answers in %.3f s, SIGTERM to exit %.1f s"
           % (pings, answer, took))
+
+
+def stop_timed(gw, timeout):
+    """SIGTERM to gaitwayd: (exit status, seconds until it exited)."""
+    t0 = time.monotonic()
+    gw.signal(signal.SIGTERM)
+    rc = gw.wait(timeout)
+    return rc, time.monotonic() - t0
 
 
 def rss_kb(pid):
@@ -453,10 +459,7 @@ def dbus_stalled(ctx):
         time.sleep(1.0)
         grown = rss_kb(gw.proc.pid) - before
         check(not fill or grown < 4096, "memory while the bus is stopped: +%d kB" % grown)
-        t0 = time.monotonic()
-        gw.signal(signal.SIGTERM)
-        rc = gw.wait(30)
-        took = time.monotonic() - t0
+        rc, took = stop_timed(gw, 30)
     finally:
         bus.proc.send_signal(signal.SIGCONT)
     check(rc == 0 and took < 10, "SIGTERM with the bus stopped: exit %d after %.1f s" % (rc, took))
@@ -475,10 +478,7 @@ def ble_bus_stalled(ctx):
     ctx.cleanup.insert(0, lambda: bus.proc.send_signal(signal.SIGCONT))
     try:
         time.sleep(1.0)
-        t0 = time.monotonic()
-        gw.signal(signal.SIGTERM)
-        rc = gw.wait(30)
-        took = time.monotonic() - t0
+        rc, took = stop_timed(gw, 30)
     finally:
         bus.proc.send_signal(signal.SIGCONT)
     check(rc == 0 and took < 10, "SIGTERM with BlueZ's bus stopped: exit %d after %.1f s" % (rc, took))
