@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frontend-gravity-private.h"
+#include "frontend-normalize-private.h"
 #include "frontend-private.h"
 
 #define MIN_RATE_HZ 0.001
@@ -17,7 +18,7 @@
 
 static const char *const frontend_keys[] = {
         "inputs", "antialias", "median", "lowpass", "highpass", "gravity", "outputs",
-        "lookahead", NULL
+        "lookahead", "normalize", NULL
 };
 static const char *const filter_keys[] = { "order", "cutoff_hz", NULL };
 static const char *const input_keys[] = { "name", "unit", "gravity", NULL };
@@ -263,6 +264,9 @@ int gw_frontend_spec_from_json_object(const json_t *fe, double rate_hz, gw_front
         r = parse_outputs(fe, spec, err, errlen);
         if (r < 0)
                 return r;
+        r = gw_fe_normalize_parse(fe, &spec->normalize, err, errlen);
+        if (r < 0)
+                return r;
 
         r = gw_frontend_spec_check(spec, err, errlen);
         if (r < 0)
@@ -363,6 +367,8 @@ int gw_frontend_spec_check(const gw_frontend_spec *spec, char *err, size_t errle
                 r = check_filter(&spec->gravity, "gravity", spec->rate_hz, false, err, errlen);
         if (r >= 0)
                 r = gw_fe_input_gravity_check(spec, err, errlen);
+        if (r >= 0)
+                r = gw_fe_normalize_check(spec, err, errlen);
         if (r < 0)
                 return r;
 

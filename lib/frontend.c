@@ -11,6 +11,7 @@
 
 #include "biquad-private.h"
 #include "frontend-gravity-private.h"
+#include "frontend-normalize-private.h"
 #include "frontend-private.h"
 #include "resample-private.h"
 
@@ -35,10 +36,11 @@ struct gw_frontend {
         int n_gv, gv_sections;          /* distinct gravity designs, most sections of one */
         int median;                     /* window length, 0 = off */
         int max_out;
-        bool has_aa, has_lp, has_hp, has_gv;
+        bool has_aa, has_lp, has_hp, has_gv, has_norm;
         size_t bytes;
         double mount[3][3];
         gw_sos aa, lp, hp;
+        gw_fe_norm norm;
         gw_resampler rs;
         gw_frontend_stats stats;
 
@@ -58,6 +60,7 @@ struct gw_frontend {
         double (*z_hp)[2];
         double (*z_gv)[2];
         gw_median_state *med;           /* [n_in] when median */
+        gw_fe_norm_state *norm_state;   /* [n_out] when has_norm */
 };
 
 /* Lays out the arrays behind the struct; with base == NULL only sizes. */
@@ -85,6 +88,7 @@ static size_t layout(gw_frontend *fe, char *base)
         PLACE(gv_of, fe->has_gv ? fe->n_in : 0);
         PLACE(z_gv, fe->has_gv ? fe->n_in * fe->gv_sections : 0);
         PLACE(med, fe->median > 1 ? fe->n_in : 0);
+        PLACE(norm_state, fe->has_norm ? fe->n_out : 0);
 #undef PLACE
         return off;
 }
@@ -298,6 +302,11 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                 tmp.has_gv = true;
         }
 
+        if (spec->normalize.time_constant_s > 0) {
+                gw_fe_normalize_init(&tmp.norm, &spec->normalize, spec->rate_hz);
+                tmp.has_norm = true;
+        }
+
         max_gap = src->max_gap_ns;
         if (max_gap == 0) {
                 double five = 5.0 * (double) GW_NSEC_PER_SEC / src->rate_hz;
@@ -444,6 +453,8 @@ static void shape(gw_frontend *fe, bool restart, float *out)
                         break;
                 }
         }
+        if (fe->has_norm)
+                gw_fe_normalize_step(&fe->norm, fe->norm_state, fe->n_out, restart, out);
 }
 
 static bool usable(const gw_frontend *fe, const float *raw)

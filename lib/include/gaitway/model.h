@@ -32,6 +32,15 @@ typedef struct {
         double cutoff_hz;
 } gw_filter_spec;
 
+/* Running standardisation of every output (lib/frontend-normalize.c):
+ * (x - m) / max(s, min_std) with m and s an exponentially weighted mean and
+ * standard deviation of the output's own past, so the model sees each
+ * wearer's signals on that wearer's scale. */
+typedef struct {
+        double time_constant_s;   /* 0 = stage absent */
+        double min_std;           /* floor of s, in the output's unit */
+} gw_normalize_spec;
+
 typedef struct {
         char name[GW_NAME_MAX];   /* equals the model channel name */
         int input;                /* index into gw_frontend_spec.inputs */
@@ -41,7 +50,8 @@ typedef struct {
 /* The preprocessing chain that turns raw samples into model channels.
  * Order: unit conversion -> mount matrix -> anti-alias low-pass (at the input
  * rate, only when the input rate exceeds the model rate) -> resampling to
- * rate_hz -> median -> low-pass -> high-pass -> gravity separation. */
+ * rate_hz -> median -> low-pass -> high-pass -> gravity separation ->
+ * outputs -> running standardisation (when normalize is set). */
 typedef struct {
         double rate_hz;                           /* model sample rate */
         int n_inputs;
@@ -59,6 +69,7 @@ typedef struct {
          * order is > 0: a gyroscope's bias and drift need another filter
          * than an accelerometer's gravity (docs/model-format.md). */
         gw_filter_spec input_gravity[GW_MAX_INPUTS];
+        gw_normalize_spec normalize;              /* last stage, on the outputs */
 } gw_frontend_spec;
 
 typedef struct {
