@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from gaitway import card, data_motionsense, evaluate, windows_ms
+from gaitway import card, data_motionsense, evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "activity-pocket"
@@ -19,7 +19,6 @@ def main(args, d):
     with open(os.path.join(work, "report.json")) as f:
         rep = json.load(f)
     model = os.path.join(ROOT, "models", NAME + ".gwm")
-    import numpy as np
     x64, y64, s64, _ = d["w64"]
     mte = np.isin(s64, d["test_subjects"])
     xcsv = os.path.join(work, "test-windows.csv")
@@ -35,7 +34,6 @@ def main(args, d):
     tool = evaluate.tool_path()
     info = card.model_info(tool, model)
     info["file_bytes"] = os.path.getsize(model)
-    w8, other8 = card.int8_bytes_breakdown(model)
     runs = rep["runs"]
     f_int8 = [r["eval"]["test"]["int8"]["macro_f1"] for r in runs]
     f_fp32 = [r["eval"]["test"]["fp32"]["macro_f1"] for r in runs]
@@ -171,16 +169,7 @@ def main(args, d):
                  card.pm(first_drop) if first_drop else "?",
                  card.pm(first_agree) if first_agree else "?"))
     L.append("")
-    L.append("## Footprint")
-    L.append("")
-    L.append(card.footprint_table(info))
-    L.append("")
-    L.append("INT8 set: %d bytes of int8 weights plus %d bytes of biases, requantisation "
-             "parameters and input scales." % (w8, other8))
-    L.append("")
-    L.append("Training time on this machine (2 cores shared with other work, one PyTorch thread "
-             "per run, %d runs in parallel): %s s per seed." % (
-                 rep["jobs"], card.pm(times, scale=1.0, digits=0)))
+    L += card.footprint_section(info, model, rep["jobs"], times)
     L.append("")
     L.append("## Limitations")
     L.append("")

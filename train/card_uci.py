@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from gaitway import card, data_hapt, evaluate, protocol, windows_uci
+from gaitway import card, data_hapt, evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "activity-ucihar"
@@ -64,7 +64,6 @@ def main(args):
                        "HAPT test subjects streamed through the front end, INT8")
     info = card.model_info(tool, model)
     info["file_bytes"] = os.path.getsize(model)
-    w8, other8 = card.int8_bytes_breakdown(model)
     runs = rep["runs"]
 
     def col(key, eng):
@@ -86,7 +85,6 @@ def main(args):
     if os.path.exists(cvp):
         with open(cvp) as f:
             cv = json.load(f)
-    shipped = [r for r in runs if r["seed"] == rep["shipped_seed"]][0]
     wc = rep["window_counts"]
 
     L = []
@@ -264,16 +262,7 @@ def main(args):
              "quantisation (train/gaitway/quantize.py) calibrated on 2048 training windows."
              % (rep["config_name"], json.dumps(rep["config"]), rep["seeds"]))
     L.append("")
-    L.append("## Footprint")
-    L.append("")
-    L.append(card.footprint_table(info))
-    L.append("")
-    L.append("INT8 set: %d bytes of int8 weights plus %d bytes of int32 biases, requantisation "
-             "multipliers and shifts and float input scales." % (w8, other8))
-    L.append("")
-    L.append("Training time on this machine (2 cores shared with other work, one PyTorch thread "
-             "per run, %d runs in parallel): %s s per seed (mean +- sd)." % (
-                 rep["jobs"], card.pm(times, scale=1.0, digits=0)))
+    L += card.footprint_section(info, model, rep["jobs"], times)
     L.append("")
     L.append("## Limitations")
     L.append("")

@@ -18,7 +18,6 @@ training subjects only."""
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -28,6 +27,8 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 from gaitway import data_motionsense, evaluate, export, fit, protocol, windows_ms  # noqa: E402
+from gaitway import runs as common  # noqa: E402
+from gaitway.runs import log  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 NAME = "activity-pocket"
@@ -54,15 +55,8 @@ CONFIGS = {
 SELECTED = "phase-aug"
 
 
-def log(*a):
-    print(*a, flush=True)
-
-
 def paths():
-    cache = os.path.join(ROOT, "build-cache", "train")
-    work = os.path.join(cache, NAME)
-    os.makedirs(work, exist_ok=True)
-    return cache, work
+    return common.work_dirs(ROOT, NAME)
 
 
 def prepare(args, cache):
@@ -101,15 +95,6 @@ def user_acc_check(d):
             "user_acc_std": r.std(0).tolist()}
 
 
-def make_augment(cfg):
-    a = cfg.get("aug")
-    if not a:
-        return None
-    return fit.Augment(triples=TRIPLES, rotate_deg=a.get("rotate_deg", 0.0),
-                       scale=a.get("scale", 0.0),
-                       bias={1: a["gyro_bias"]} if a.get("gyro_bias") else None)
-
-
 def train_one(d, cfg, train_subjects, val_subjects, seed, log_fn=None):
     x, y, s, _ = d["w%d" % cfg["hop"]]
     m = np.isin(s, train_subjects)
@@ -119,40 +104,16 @@ def train_one(d, cfg, train_subjects, val_subjects, seed, log_fn=None):
         xv, yv = d["w64"][0][mv], d["w64"][1][mv]
     return fit.train(x[m], y[m], 6, xval=xv, yval=yv, epochs=cfg["epochs"], batch=cfg["batch"],
                      lr=cfg["lr"], weight_decay=cfg["weight_decay"], dropout=cfg["dropout"],
-                     seed=seed, augment=make_augment(cfg),
+                     seed=seed, augment=common.make_augment(cfg, TRIPLES),
                      epoch_size=min(cfg["epoch_size"], int(m.sum())), log=log_fn)
-
-
-def _cv_job(name, cfg, fold, train_subjects, val_subjects, seed):
-    d = protocol.shared()
-    t0 = time.time()
-    net, mean, std, hist = train_one(d, cfg, train_subjects, val_subjects, seed)
-    curve = [h["val_f1"] for h in hist if "val_f1" in h]
-    log("  cv %-10s fold %d: validation macro-F1 %.4f (last epoch), %.0f s" % (
-        name, fold, curve[-1], time.time() - t0))
-    return {"config": name, "fold": fold, "val_subjects": val_subjects, "curve": curve,
-            "final": curve[-1], "time_s": time.time() - t0}
 
 
 def cmd_cv(args):
     cache, work = paths()
     d = prepare(args, cache)
-    folds = protocol.subject_folds(d["train_subjects"], CV_FOLDS, seed=0)
-    log("cv folds (validation subjects): %s" % folds)
-    names = args.configs.split(",") if args.configs else list(CONFIGS)
-    jobs = [(n, CONFIGS[n], k, [s for s in d["train_subjects"] if s not in val], val, 0)
-            for n in names for k, val in enumerate(folds)]
-    res = protocol.run_parallel(_cv_job, jobs, args.jobs, shared=d)
-    summary = {}
-    for n in names:
-        curves = np.array([r["curve"] for r in res if r["config"] == n])
-        summary[n] = {"config": CONFIGS[n], "final_mean": float(curves[:, -1].mean()),
-                      "final_per_fold": curves[:, -1].tolist(),
-                      "mean_curve": curves.mean(0).tolist()}
-        log("%-10s validation macro-F1 at the last epoch: %.4f (folds %s)" % (
-            n, summary[n]["final_mean"], ", ".join("%.4f" % v for v in curves[:, -1])))
-    with open(os.path.join(work, "cv.json"), "w") as f:
-        json.dump({"folds": folds, "runs": res, "summary": summary}, f, indent=1)
+    common.cross_validate(train_one, d, CONFIGS,
+                          args.configs.split(",") if args.configs else list(CONFIGS),
+                          CV_FOLDS, work, args.jobs)
 
 
 def description(cfg, seed, train_time):
@@ -188,10 +149,7 @@ def _train_job(cfg, seed, work):
 def calibration_windows(d, seed):
     """2048 training windows (hop 64) drawn with the seed: the INT8 set's
     calibration, and the choice of its clipping percentile."""
-    x64, _, s64, _ = d["w64"]
-    mtr = np.isin(s64, d["train_subjects"])
-    rng = np.random.default_rng(seed)
-    return x64[mtr][rng.choice(int(mtr.sum()), size=min(2048, int(mtr.sum())), replace=False)]
+    return common.calibration_windows(d["w64"][0], d["w64"][2], d["train_subjects"], seed)
 
 
 def cmd_train(args):
@@ -241,10 +199,7 @@ def report(args, d, work, runs):
            "jobs": args.jobs or protocol.default_jobs(), "threads_per_job": 1}
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(rep, f, indent=1)
-    shipped = [r for r in runs if r["seed"] == SHIPPED_SEED][0]
-    os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
-    shutil.copyfile(shipped["model"], os.path.join(ROOT, "models", NAME + ".gwm"))
-    log("shipped seed %d -> models/%s.gwm" % (SHIPPED_SEED, NAME))
+    common.ship(ROOT, NAME, runs, SHIPPED_SEED)
 
 
 def main():

@@ -15,7 +15,6 @@ then trains on all 21 and evaluates once."""
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -25,7 +24,8 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 from gaitway import (cfrontend, data_hapt, evaluate, export, fit, protocol,  # noqa: E402
-                     windows_uci)
+                     runs as common, windows_uci)
+from gaitway.runs import log  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 NAME = "activity-ucihar"
@@ -62,15 +62,8 @@ CONFIGS = {
 SELECTED = "phase-aug-60"
 
 
-def log(*a):
-    print(*a, flush=True)
-
-
 def paths(args):
-    cache = os.path.join(ROOT, "build-cache", "train")
-    work = os.path.join(cache, NAME)
-    os.makedirs(work, exist_ok=True)
-    return cache, work
+    return common.work_dirs(ROOT, NAME)
 
 
 def prepare(args, cache):
@@ -151,15 +144,6 @@ def signal_check(args, d, cache):
             .reshape(-1, 9).std(0).tolist()}
 
 
-def make_augment(cfg):
-    a = cfg.get("aug")
-    if not a:
-        return None
-    return fit.Augment(triples=TRIPLES, rotate_deg=a.get("rotate_deg", 0.0),
-                       scale=a.get("scale", 0.0),
-                       bias={1: a["gyro_bias"]} if a.get("gyro_bias") else None)
-
-
 def train_one(d, cfg, train_subjects, val_subjects, seed, threads=1, log_fn=None):
     x, y, s = d["seg%d" % cfg["hop"]]
     m = np.isin(s, train_subjects)
@@ -171,59 +155,17 @@ def train_one(d, cfg, train_subjects, val_subjects, seed, threads=1, log_fn=None
     net, mean, std, hist = fit.train(
         x[m], y[m], 6, xval=xv, yval=yv, epochs=cfg["epochs"], batch=cfg["batch"], lr=cfg["lr"],
         weight_decay=cfg["weight_decay"], dropout=cfg["dropout"], seed=seed,
-        augment=make_augment(cfg), epoch_size=n64 if cfg["hop"] != 64 else None,
+        augment=common.make_augment(cfg, TRIPLES), epoch_size=n64 if cfg["hop"] != 64 else None,
         threads=threads, log=log_fn)
     return net, mean, std, hist
-
-
-def _cv_job(name, cfg, fold, train_subjects, val_subjects, seed):
-    d = protocol.shared()
-    t0 = time.time()
-    net, mean, std, hist = train_one(d, cfg, train_subjects, val_subjects, seed)
-    curve = [h["val_f1"] for h in hist if "val_f1" in h]
-    log("  cv %-14s fold %d: validation macro-F1 %.4f (last epoch), %.0f s" % (
-        name, fold, curve[-1], time.time() - t0))
-    return {"config": name, "fold": fold, "val_subjects": val_subjects, "curve": curve,
-            "final": curve[-1], "time_s": time.time() - t0}
 
 
 def cmd_cv(args):
     cache, work = paths(args)
     d = prepare(args, cache)
-    folds = protocol.subject_folds(d["train_subjects"], CV_FOLDS, seed=0)
-    log("cv folds (validation subjects): %s" % folds)
-    names = args.configs.split(",") if args.configs else list(CONFIGS)
-    jobs = []
-    for name in names:
-        for k, val in enumerate(folds):
-            tr = [s for s in d["train_subjects"] if s not in val]
-            jobs.append((name, CONFIGS[name], k, tr, val, 0))
-    res = protocol.run_parallel(_cv_job, jobs, args.jobs, shared=d)
-    summary = {}
-    for name in names:
-        rr = [r for r in res if r["config"] == name]
-        curves = np.array([r["curve"] for r in rr])
-        summary[name] = {"config": CONFIGS[name], "final_mean": float(curves[:, -1].mean()),
-                         "final_per_fold": curves[:, -1].tolist(),
-                         "mean_curve": curves.mean(0).tolist()}
-        log("%-14s validation macro-F1 at the last epoch: %s (folds %s)" % (
-            name, "%.4f" % summary[name]["final_mean"],
-            ", ".join("%.4f" % v for v in curves[:, -1])))
-    out = {"folds": folds, "runs": res, "summary": summary}
-    path = os.path.join(work, "cv.json")
-    old = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            old = json.load(f)
-    old.setdefault("summary", {}).update(summary)
-    old["folds"] = folds
-    old.setdefault("runs", [])
-    old["runs"] = [r for r in old["runs"] if r["config"] not in names] + res
-    with open(path, "w") as f:
-        json.dump(old, f, indent=1)
-    best = max(old["summary"], key=lambda n: old["summary"][n]["final_mean"])
-    log("best on validation: %s (%.4f); written %s" % (best, old["summary"][best]["final_mean"],
-                                                      path))
+    common.cross_validate(train_one, d, CONFIGS,
+                          args.configs.split(",") if args.configs else list(CONFIGS),
+                          CV_FOLDS, work, args.jobs)
 
 
 def description(cfg, seed, train_time):
@@ -248,10 +190,7 @@ def _train_job(cfg, seed, work):
     t0 = time.time()
     net, mean, std, hist = train_one(d, cfg, d["train_subjects"], None, seed)
     train_time = time.time() - t0
-    x64, y64, s64 = d["seg64"]
-    mtr = np.isin(s64, d["train_subjects"])
-    rng = np.random.default_rng(seed)
-    calib = x64[mtr][rng.choice(int(mtr.sum()), size=min(2048, int(mtr.sum())), replace=False)]
+    calib = common.calibration_windows(d["seg64"][0], d["seg64"][2], d["train_subjects"], seed)
     path = os.path.join(work, "seed%d.gwm" % seed)
     export.export_model(path, net, mean, std, description(cfg, seed, train_time), calib)
     log("  seed %d trained in %.0f s -> %s" % (seed, train_time, path))
@@ -303,10 +242,7 @@ def cmd_train(args):
                                                          protocol.fmt_pm(vals)))
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
-    shipped = [r for r in runs if r["seed"] == SHIPPED_SEED][0]
-    os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
-    shutil.copyfile(shipped["model"], os.path.join(ROOT, "models", NAME + ".gwm"))
-    log("shipped seed %d -> models/%s.gwm" % (SHIPPED_SEED, NAME))
+    common.ship(ROOT, NAME, runs, SHIPPED_SEED)
 
 
 def main():

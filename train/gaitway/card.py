@@ -87,6 +87,18 @@ def footprint_table(info, frontend_state_bytes=None, window_state_bytes=None):
     return "\n".join(lines)
 
 
+def footprint_section(info, model_path, jobs, train_times_s, per="seed"):
+    """The card's "## Footprint" lines: the table, the INT8 set by kind, and
+    the training time per `per` on this machine."""
+    w8, other8 = int8_bytes_breakdown(model_path)
+    return ["## Footprint", "", footprint_table(info), "",
+            "INT8 set: %d bytes of int8 weights plus %d bytes of int32 biases, requantisation "
+            "multipliers and shifts and float input scales." % (w8, other8), "",
+            "Training time on this machine (2 cores shared with other work, one PyTorch thread "
+            "per run, %d runs in parallel): %s s per %s (mean +- sd)." % (
+                jobs, pm(train_times_s, scale=1.0, digits=0), per)]
+
+
 def int8_bytes_breakdown(path):
     """Bytes of the INT8 set by kind, read from the container."""
     from . import container
