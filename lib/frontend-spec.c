@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frontend-band-private.h"
 #include "frontend-gravity-private.h"
 #include "frontend-normalize-private.h"
 #include "frontend-private.h"
@@ -22,12 +23,13 @@ static const char *const frontend_keys[] = {
 };
 static const char *const filter_keys[] = { "order", "cutoff_hz", NULL };
 static const char *const input_keys[] = { "name", "unit", "gravity", NULL };
-static const char *const output_keys[] = { "name", "input", "signal", NULL };
+static const char *const output_keys[] = { "name", "input", "signal", "band_hz", "smooth_s", NULL };
 
 static const char *const signal_names[] = {
         [GW_SIGNAL_FILTERED] = "filtered",
         [GW_SIGNAL_BODY] = "body",
         [GW_SIGNAL_GRAVITY] = "gravity",
+        [GW_SIGNAL_LOG_POWER] = "log_power",
 };
 
 /* Unknown keys are refused here, unlike elsewhere in the description: a
@@ -208,7 +210,11 @@ static int parse_outputs(const json_t *fe, gw_frontend_spec *spec, char *err, si
                                 o->signal = (gw_signal_kind) k;
                 if ((int) o->signal < 0)
                         return gw_error(err, errlen, EINVAL,
-                                        "%s.signal: \"%s\" must be filtered, body or gravity", path, s);
+                                        "%s.signal: \"%s\" must be filtered, body or gravity, or log_power",
+                                        path, s);
+                r = gw_fe_band_parse(v, i, o, err, errlen);
+                if (r < 0)
+                        return r;
         }
         spec->n_outputs = (int) json_array_size(arr);
         return 0;
@@ -400,15 +406,16 @@ int gw_frontend_spec_check(const gw_frontend_spec *spec, char *err, size_t errle
                         return gw_error(err, errlen, EINVAL,
                                         "frontend.outputs[%d].input: index %d is not one of %d inputs",
                                         i, o->input, spec->n_inputs);
-                if ((int) o->signal < GW_SIGNAL_FILTERED || (int) o->signal > GW_SIGNAL_GRAVITY)
+                if ((int) o->signal < GW_SIGNAL_FILTERED || (int) o->signal > GW_SIGNAL_LOG_POWER)
                         return gw_error(err, errlen, EINVAL,
-                                        "frontend.outputs[%d].signal: %d must be filtered, body or gravity",
+                                        "frontend.outputs[%d].signal: %d must be filtered, body or gravity, or log_power",
                                         i, (int) o->signal);
-                if (o->signal != GW_SIGNAL_FILTERED && !gw_fe_input_gravity(spec, o->input))
+                if ((o->signal == GW_SIGNAL_BODY || o->signal == GW_SIGNAL_GRAVITY) &&
+                    !gw_fe_input_gravity(spec, o->input))
                         return gw_error(err, errlen, EINVAL,
                                         "frontend.outputs[%d].signal: %s needs a frontend.gravity stage "
                                         "(or frontend.inputs[%d].gravity)",
                                         i, signal_names[o->signal], o->input);
         }
-        return 0;
+        return gw_fe_band_check(spec, err, errlen);
 }

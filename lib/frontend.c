@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "biquad-private.h"
+#include "frontend-band-private.h"
 #include "frontend-gravity-private.h"
 #include "frontend-normalize-private.h"
 #include "frontend-private.h"
@@ -41,6 +42,7 @@ struct gw_frontend {
         double mount[3][3];
         gw_sos aa, lp, hp;
         gw_fe_norm norm;
+        int n_band;                     /* log_power outputs */
         gw_resampler rs;
         gw_frontend_stats stats;
 
@@ -61,6 +63,7 @@ struct gw_frontend {
         double (*z_gv)[2];
         gw_median_state *med;           /* [n_in] when median */
         gw_fe_norm_state *norm_state;   /* [n_out] when has_norm */
+        gw_fe_band *band;               /* [n_band] */
 };
 
 /* Lays out the arrays behind the struct; with base == NULL only sizes. */
@@ -89,6 +92,7 @@ static size_t layout(gw_frontend *fe, char *base)
         PLACE(z_gv, fe->has_gv ? fe->n_in * fe->gv_sections : 0);
         PLACE(med, fe->median > 1 ? fe->n_in : 0);
         PLACE(norm_state, fe->has_norm ? fe->n_out : 0);
+        PLACE(band, fe->n_band);
 #undef PLACE
         return off;
 }
@@ -306,6 +310,7 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                 gw_fe_normalize_init(&tmp.norm, &spec->normalize, spec->rate_hz);
                 tmp.has_norm = true;
         }
+        tmp.n_band = gw_fe_band_count(spec);
 
         max_gap = src->max_gap_ns;
         if (max_gap == 0) {
@@ -338,6 +343,7 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
                 fe->out[o].input = (int16_t) spec->outputs[o].input;
                 fe->out[o].signal = (uint8_t) spec->outputs[o].signal;
         }
+        gw_fe_band_init(fe->band, spec);
         gw_resampler_init(&fe->rs, fe->n_in, spec->rate_hz, max_gap, fe->prev);
         *ret = fe;
         return 0;
@@ -453,6 +459,8 @@ static void shape(gw_frontend *fe, bool restart, float *out)
                         break;
                 }
         }
+        if (fe->n_band)
+                gw_fe_band_step(fe->band, fe->n_band, restart, out);
         if (fe->has_norm)
                 gw_fe_normalize_step(&fe->norm, fe->norm_state, fe->n_out, restart, out);
 }

@@ -25,6 +25,7 @@ typedef enum {
         GW_SIGNAL_FILTERED = 0,   /* input after median and low/high-pass */
         GW_SIGNAL_BODY,           /* filtered minus gravity (needs gravity) */
         GW_SIGNAL_GRAVITY,        /* gravity low-pass of the filtered input */
+        GW_SIGNAL_LOG_POWER,      /* log10 of the filtered input's running power in a band */
 } gw_signal_kind;
 
 typedef struct {
@@ -45,6 +46,10 @@ typedef struct {
         char name[GW_NAME_MAX];   /* equals the model channel name */
         int input;                /* index into gw_frontend_spec.inputs */
         gw_signal_kind signal;
+        /* GW_SIGNAL_LOG_POWER only (lib/frontend-band.c): the band, Hz, and
+         * the time constant of the power's running mean, s. */
+        double band_hz[2];
+        double smooth_s;
 } gw_output_spec;
 
 /* The preprocessing chain that turns raw samples into model channels.
