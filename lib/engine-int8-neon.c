@@ -18,7 +18,6 @@
 #define GW_SIMD_NAME(n) n##_neon
 #define VW 4
 #define CONV_NP 2
-#define PROJ_NT 4
 #define REC_NB 8
 
 typedef int32x4_t V;
@@ -88,6 +87,12 @@ GW_SIMD_FN V v_table(const int32_t *pairs, V pre)
         V frac = vandq_s32(pre, vdupq_n_s32(255));
 
         return vaddq_s32(base, vshrq_n_s32(vaddq_s32(vmulq_s32(slope, frac), vdupq_n_s32(128)), 8));
+}
+
+/* The values to look up as stored at p (the AVX2 path reads them there). */
+GW_SIMD_FN V v_table_at(const int32_t *pairs, const int32_t *p)
+{
+        return v_table(pairs, v_load(p));
 }
 
 GW_SIMD_FN void in_convert(const int8_t *x, int16_t *out, size_t n)

@@ -7,10 +7,12 @@
  * into an int32 lane (pmaddwd; two vmull on NEON), which is exact for the
  * scheme's [-127, 127] values.  The weights are packed [pair][output]
  * (engine.c, pack_simd), so one broadcast pair of activations meets 8
- * outputs per 8 lanes: the conv blocks and the LSTM input projections are
- * small matrix products blocked over several time steps (the weights loaded
- * once per pair serve them all), the recurrent product runs over the gate
- * rows with h broadcast pair by pair.  Requantisation is exact in 64-bit
+ * outputs per 8 lanes: the conv blocks are small matrix products blocked
+ * over several time steps (the weights loaded once per pair serve them
+ * all); the LSTM products, input and recurrent, run one step at a time
+ * over all gate rows with the step's vector broadcast pair by pair, the
+ * input projection of the next step interleaved with the current one.
+ * Requantisation is exact in 64-bit
  * lanes (gw_rq8), the activation tables are read per lane.  Summation order
  * differs from the C path; integer sums are exact, so results do not.
  *
@@ -21,10 +23,10 @@
  *   VW                    int32 lanes per vector (4 or 8)
  *   V                     the vector type
  *   v_zero v_set1 v_load v_store v_bcast v_madd v_add v_max v_min v_mullo
- *   v_srai v_store16 v_rq v_table in_convert
+ *   v_srai v_store16 v_rq v_table_at in_convert
  *   CONV_NP               pooled outputs per conv tile (time steps / 2)
- *   PROJ_NT               time steps per input-projection tile
- *   REC_NB                vectors per recurrent tile
+ *   REC_NB                vectors per recurrent tile (at most 12; a smaller
+ *                         one that divides the rows is taken when it does not)
  * Tiles cover 16 outputs (16 / VW vectors); an 8-output tile takes the
  * rest (f8 and g8 are multiples of 8). */
 
@@ -148,69 +150,28 @@ GW_SIMD_FN void conv_pool(const int16_t *in, int cin, int npairs, const int32_t 
         }
 }
 
-/* px[t][r] = sat16(rq(Wih[r] . x_t) + bias[r]) for NT steps, NB vectors of
- * rows from o0 (docs/int8.md §3).  px holds int32 lanes, g8 per step. */
-GW_SIMD_FN void proj_tile(const int16_t *x, int fp, int npairs, const int32_t *w, int g8,
-                          const int32_t *bias, const gw_rq8 *rq, int o0, int32_t *px,
-                          const int NT, const int NB)
-{
-        V acc[MAX_ROWS][4];
-
-        mac_tile(x, fp, npairs, w, g8, o0, NT, NB, acc);
-#pragma GCC unroll 4
-        for (int t = 0; t < NT; t++)
-#pragma GCC unroll 4
-                for (int b = 0; b < NB; b++) {
-                        int o = o0 + b * VW;
-                        V r = v_add(v_rq(acc[t][b], rq + o / 8, (o % 8) / VW), v_load(bias + o));
-
-                        r = v_min(v_max(r, v_set1(INT16_MIN)), v_set1(INT16_MAX));
-                        v_store(px + (size_t) t * g8 + o, r);
-                }
-}
-
-/* The input projections of nb consecutive steps, batched: they do not
- * depend on h. */
-GW_SIMD_FN void lstm_input(const int16_t *x, int fp, int npairs, const int32_t *w, int g8,
-                           const int32_t *bias, const gw_rq8 *rq, int nb, int32_t *px)
-{
-        for (int o0 = 0; o0 < g8; o0 += 16) {
-                int t = 0;
-
-                if (o0 + 16 > g8) {
-                        for (; t < nb; t++)
-                                proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
-                                          px + (size_t) t * g8, 1, HALF_NB);
-                        break;
-                }
-                for (; t + PROJ_NT <= nb; t += PROJ_NT)
-                        proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
-                                  px + (size_t) t * g8, PROJ_NT, TILE_NB);
-                for (; t < nb; t++)
-                        proj_tile(x + (size_t) t * fp, fp, npairs, w, g8, bias, rq, o0,
-                                  px + (size_t) t * g8, 1, TILE_NB);
-        }
-}
-
-/* pre[r] = sat16(px[r] + rq(Whh[r] . h)) over all g8 rows: REC_NB <= 8
- * vectors of rows per pass, h broadcast pair by pair (g8 is a multiple of
- * 32 = REC_NB * VW). */
+/* pre[r] = sat16(px[r] + rq(W[r] . h)) over all g8 rows: NB <= 12 vectors
+ * of rows per pass, h broadcast pair by pair (NB * VW divides g8).  All
+ * rows of the hidden state fit one pass on AVX2 for H up to 24, so h is
+ * broadcast once per step.  With W = Wih, h = x_t and px = the bias, it
+ * is the input projection sat16(rq(Wih[r] . x_t) + bias[r]). */
 #define REC_MAC(b)                                                              \
-        if (REC_NB > b)                                                         \
+        if (NB > b)                                                             \
                 a##b = v_add(a##b, v_madd(hb, v_load(wq + (b) * VW)))
 #define REC_OUT(b)                                                              \
-        if (REC_NB > b) {                                                       \
+        if (NB > b) {                                                           \
                 int o = o0 + (b) * VW;                                          \
                 V r = v_add(v_load(px + o), v_rq(a##b, rq + o / 8, (o % 8) / VW)); \
                 v_store(pre + o, v_min(v_max(r, v_set1(INT16_MIN)), v_set1(INT16_MAX))); \
         }
 
-GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int g8,
-                               const gw_rq8 *rq, const int32_t *px, int32_t *pre)
+GW_SIMD_FN void rec_pass(const int16_t *h, int nph, const int32_t *w, int g8, const gw_rq8 *rq,
+                         const int32_t *px, int32_t *pre, const int NB)
 {
-        for (int o0 = 0; o0 < g8; o0 += REC_NB * VW) {
+        for (int o0 = 0; o0 < g8; o0 += NB * VW) {
                 V a0 = v_zero(), a1 = v_zero(), a2 = v_zero(), a3 = v_zero();
                 V a4 = v_zero(), a5 = v_zero(), a6 = v_zero(), a7 = v_zero();
+                V a8 = v_zero(), a9 = v_zero(), a10 = v_zero(), a11 = v_zero();
 
                 for (int q = 0; q < nph; q++) {
                         V hb = v_bcast(h + 2 * q);
@@ -224,6 +185,10 @@ GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int 
                         REC_MAC(5);
                         REC_MAC(6);
                         REC_MAC(7);
+                        REC_MAC(8);
+                        REC_MAC(9);
+                        REC_MAC(10);
+                        REC_MAC(11);
                 }
                 REC_OUT(0)
                 REC_OUT(1)
@@ -233,12 +198,27 @@ GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int 
                 REC_OUT(5)
                 REC_OUT(6)
                 REC_OUT(7)
-                (void) a0, (void) a1, (void) a2, (void) a3, (void) a4, (void) a5, (void) a6, (void) a7;
+                REC_OUT(8)
+                REC_OUT(9)
+                REC_OUT(10)
+                REC_OUT(11)
+                (void) a0, (void) a1, (void) a2, (void) a3, (void) a4, (void) a5;
+                (void) a6, (void) a7, (void) a8, (void) a9, (void) a10, (void) a11;
         }
 }
 
 #undef REC_MAC
 #undef REC_OUT
+
+/* g8 is a multiple of 32, so 32 / VW vectors per pass always divide it. */
+GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int g8,
+                               const gw_rq8 *rq, const int32_t *px, int32_t *pre)
+{
+        if (g8 % (REC_NB * VW) == 0)
+                rec_pass(h, nph, w, g8, rq, px, pre, REC_NB);
+        else
+                rec_pass(h, nph, w, g8, rq, px, pre, 32 / VW);
+}
 
 /* docs/int8.md §3 state update for the hidden units in lanes: the four
  * gates of unit j are rows j, hp + j, 2 hp + j, 3 hp + j of pre.  cell
@@ -246,17 +226,17 @@ GW_SIMD_FN void lstm_recurrent(const int16_t *h, int nph, const int32_t *w, int 
 GW_SIMD_FN void lstm_gates(const int32_t *pre, int hp, int32_t *cell, int16_t *h)
 {
         for (int j = 0; j < hp; j += VW) {
-                V i = v_table(gw_table_sigmoid_pair, v_load(pre + j));
-                V f = v_table(gw_table_sigmoid_pair, v_load(pre + hp + j));
-                V g = v_table(gw_table_tanh_pair, v_load(pre + 2 * hp + j));
-                V o = v_table(gw_table_sigmoid_pair, v_load(pre + 3 * hp + j));
+                V i = v_table_at(gw_table_sigmoid_pair, pre + j);
+                V f = v_table_at(gw_table_sigmoid_pair, pre + hp + j);
+                V g = v_table_at(gw_table_tanh_pair, pre + 2 * hp + j);
+                V o = v_table_at(gw_table_sigmoid_pair, pre + 3 * hp + j);
                 V c = v_load(cell + j), t, h15, h8;
 
                 c = v_add(v_srai(v_add(v_mullo(f, c), v_set1(1 << 14)), 15),
                           v_srai(v_add(v_mullo(i, g), v_set1(1 << 17)), 18));
                 c = v_min(v_max(c, v_set1(INT16_MIN)), v_set1(INT16_MAX));
                 v_store(cell + j, c);
-                t = v_table(gw_table_tanh_pair, c);
+                t = v_table_at(gw_table_tanh_pair, cell + j);
                 h15 = v_srai(v_add(v_mullo(o, t), v_set1(1 << 14)), 15);
                 h8 = v_srai(v_add(h15, v_set1(128)), 8);
                 h8 = v_min(v_max(h8, v_set1(-127)), v_set1(127));
@@ -300,23 +280,28 @@ GW_SIMD_ENTRY void GW_SIMD_NAME(gw_engine_int8)(gw_engine *e, const int8_t *xq, 
         conv_pool(c1, F, l->np2, gw_engine_buf(e, l->sw2), l->f8, gw_engine_buf(e, l->sb2),
                   gw_engine_buf(e, l->srq2), T4, c2, fp, fp);
 
+        /* Forward direction.  The input projection of step t + 1 is issued
+         * after the gates of step t: it does not depend on h, so it runs
+         * while the step's table reads and state update wait on each
+         * other.  px holds two rows. */
         memset(h, 0, (size_t) 2 * hp * sizeof *h);
         memset(cell, 0, (size_t) hp * sizeof *cell);
-        for (int t0 = 0; t0 < T4; t0 += GW_LSTM_BLOCK) {
-                int nb = T4 - t0 < GW_LSTM_BLOCK ? T4 - t0 : GW_LSTM_BLOCK;
-
-                lstm_input(c2 + (size_t) t0 * fp, fp, l->npf, gw_engine_buf(e, l->swihf), g8,
-                           gw_engine_buf(e, l->sbf), gw_engine_buf(e, l->srqihf), nb, px);
-                for (int b = 0; b < nb; b++) {
-                        lstm_recurrent(h, l->nph, gw_engine_buf(e, l->swhh), g8,
-                                       gw_engine_buf(e, l->srqhh), px + (size_t) b * g8, pre);
-                        lstm_gates(pre, hp, cell, h);
-                }
+        lstm_recurrent(c2, l->npf, gw_engine_buf(e, l->swihf), g8, gw_engine_buf(e, l->srqihf),
+                       gw_engine_buf(e, l->sbf), px);
+        for (int t = 0; t < T4; t++) {
+                lstm_recurrent(h, l->nph, gw_engine_buf(e, l->swhh), g8, gw_engine_buf(e, l->srqhh),
+                               px + (size_t) (t & 1) * g8, pre);
+                lstm_gates(pre, hp, cell, h);
+                if (t + 1 < T4)
+                        lstm_recurrent(c2 + (size_t) (t + 1) * fp, l->npf,
+                                       gw_engine_buf(e, l->swihf), g8,
+                                       gw_engine_buf(e, l->srqihf), gw_engine_buf(e, l->sbf),
+                                       px + (size_t) ((t + 1) & 1) * g8);
         }
 
         /* Backward direction: one step on the last input from zero state. */
-        lstm_input(c2 + (size_t) (T4 - 1) * fp, fp, l->npf, gw_engine_buf(e, l->swihb), g8,
-                   gw_engine_buf(e, l->sbb), gw_engine_buf(e, l->srqihb), 1, pre);
+        lstm_recurrent(c2 + (size_t) (T4 - 1) * fp, l->npf, gw_engine_buf(e, l->swihb), g8,
+                       gw_engine_buf(e, l->srqihb), gw_engine_buf(e, l->sbb), pre);
         memset(cell, 0, (size_t) hp * sizeof *cell);
         lstm_gates(pre, hp, cell, h + hp);
 

@@ -18,7 +18,6 @@
 #define GW_SIMD_NAME(n) n##_sse41
 #define VW 4
 #define CONV_NP 1
-#define PROJ_NT 2
 #define REC_NB 8
 
 /* A GCC/clang vector of int32 rather than __m128i: its + is a plain lane add
@@ -98,6 +97,12 @@ GW_SIMD_FN V v_table(const int32_t *pairs, V pre)
 
         seg ^= 0x8000;
         return v_srai(v_madd(seg, fv) + 128, 8);
+}
+
+/* The values to look up as stored at p (the AVX2 path reads them there). */
+GW_SIMD_FN V v_table_at(const int32_t *pairs, const int32_t *p)
+{
+        return v_table(pairs, v_load(p));
 }
 
 GW_SIMD_FN void in_convert(const int8_t *x, int16_t *out, size_t n)

@@ -260,6 +260,8 @@ static void rq8_set(gw_rq8 *q, int lane, int32_t m, int32_t s, int64_t rlo, int6
 
         rq_bounds(m, s, rlo, rhi, &q->lo[lane], &q->hi[lane]);
         q->m[lane] = m;
+        q->rnd[lane] = m != 0 && s >= 33 ? (int32_t) 1 << (s - 33) : 0;
+        q->sh32[lane] = m != 0 && s >= 33 ? s - 32 : 0;
         q->sub[lane] = (int32_t) (uint32_t) ((uint64_t) 1 << (63 - s));
         if (lane % 2) {
                 q->mo[lane - 1] = m;
@@ -284,6 +286,12 @@ static void rq8_fill(gw_rq8 *q, int lanes, const int32_t *rqp, const int32_t *bi
                 int64_t b = bias ? bias[r] : 0;
 
                 rq8_set(&q[l / 8], l % 8, rqp[2 * r], rqp[2 * r + 1], rlo - b, rhi - b);
+        }
+        for (int i = 0; i < lanes / 8; i++) {
+                q[i].fast = 1;
+                for (int l = 0; l < 8; l++)
+                        if (q[i].m[l] != 0 && q[i].sh32[l] == 0)
+                                q[i].fast = 0;
         }
 }
 
