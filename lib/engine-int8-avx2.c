@@ -61,19 +61,24 @@ GW_SIMD_FN void v_store16(int16_t *p, V v)
         _mm_storeu_si128((__m128i *) (void *) p, _mm256_castsi256_si128(n));
 }
 
-/* gw_rq8: clamp, 32x32->64 products of the even and odd lanes, the biased
- * rounding add, per-lane logical shifts, back to 32-bit lanes; or, when the
- * block's shifts allow it (fast), the high halves of the products, the
- * rounding add and one arithmetic shift (7 operations instead of 12: the
- * LSTM requantises 24 vectors per step). */
+/* gw_rq8: the short form (engine-private.h) when the block allows it:
+ * the high halves of the even and odd 32x32->64 products, the rounding
+ * add and one arithmetic shift, after a clamp and a left shift when some
+ * row has s < 33 (7 or 10 operations: the LSTM requantises 24 vectors per
+ * step); otherwise clamp, the products, the biased rounding add, per-lane
+ * logical shifts, back to 32-bit lanes (12). */
 GW_SIMD_FN V v_rq(V acc, const gw_rq8 *q, int half)
 {
+        (void) half;
         if (q->fast) {
-                __m256i pe = _mm256_mul_epi32(M(acc), M(v_load(q->m)));
-                __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(M(acc), 32), M(v_load(q->mo)));
-                __m256i hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xaa);
+                __m256i a = M(acc), pe, po, hi;
 
-                (void) half;
+                if (q->fast == 1)
+                        a = _mm256_sllv_epi32(M(v_min(v_max(acc, v_load(q->lo)), v_load(q->hi))),
+                                              M(v_load(q->shl)));
+                pe = _mm256_mul_epi32(a, M(v_load(q->m)));
+                po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), M(v_load(q->mo)));
+                hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xaa);
                 return (V) _mm256_srav_epi32(_mm256_add_epi32(hi, M(v_load(q->rnd))),
                                              M(v_load(q->sh32)));
         }
@@ -81,7 +86,6 @@ GW_SIMD_FN V v_rq(V acc, const gw_rq8 *q, int half)
         __m256i pe = _mm256_mul_epi32(a, M(v_load(q->m)));
         __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), M(v_load(q->mo)));
 
-        (void) half;
         pe = _mm256_add_epi64(pe, _mm256_loadu_si256((const __m256i *) (const void *) q->add_e));
         po = _mm256_add_epi64(po, _mm256_loadu_si256((const __m256i *) (const void *) q->add_o));
         pe = _mm256_srlv_epi64(pe, _mm256_loadu_si256((const __m256i *) (const void *) q->sh_e));

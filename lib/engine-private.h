@@ -62,15 +62,19 @@ gw_isa gw_isa_default(void);
  * (u >> s = floor((acc' m + 2^(s-1)) / 2^s) + 2^(63-s) exactly.)  Rows
  * beyond the tensor have m = 0, s = 1 and give 0.
  *
- * When every row of the block has s >= 33 or m = 0 (fast), the AVX2 path
- * takes a shorter exact form with no clamp: with X = acc * m (|X| < 2^62)
- * and Xhi = X >> 32 (the high half of the 64-bit product),
+ * The AVX2 path takes a shorter exact form: with X = acc * m (|X| < 2^62)
+ * and Xhi = X >> 32 (the high half of the 64-bit product), for s >= 33
  *
  *   rq = (Xhi + 2^(s-33)) >> (s - 32)
  *
  * because 2^(s-1) is a multiple of 2^32 and the low half of X cannot carry
- * into the quotient.  |Xhi| < 2^30, so nothing overflows for any int32 acc.
- * Rows with m = 0 get rnd = sh32 = 0 (result 0). */
+ * into the quotient.  |Xhi| < 2^30, so nothing overflows for any int32 acc:
+ * a block whose rows all have s >= 33 or m = 0 needs no clamp (fast = 2).
+ * A row with s < 33 is the same after multiplying acc by 2^(33 - s) and
+ * taking s = 33 (numerator and denominator scaled alike), which needs the
+ * clamped acc times 2^(33 - s) to fit int32: when that holds for every row
+ * of the block, fast = 1 (clamp, shift left, short form).  Rows with m = 0
+ * get shl = rnd = sh32 = 0 (result 0). */
 typedef struct {
         int32_t lo[8], hi[8];
         int32_t m[8];
@@ -80,9 +84,10 @@ typedef struct {
         uint64_t add_o[4];        /* ... of rows 1, 3, 5, 7 */
         uint64_t sh_e[4];         /* s of rows 0, 2, 4, 6 */
         uint64_t sh_o[4];         /* s of rows 1, 3, 5, 7 */
-        int32_t rnd[8];           /* 2^(s-33) (fast form) */
-        int32_t sh32[8];          /* s - 32 (fast form) */
-        int32_t fast;             /* every row has s >= 33 or m = 0 */
+        int32_t shl[8];           /* max(33 - s, 0) (short form) */
+        int32_t rnd[8];           /* 2^(s + shl - 33) (short form) */
+        int32_t sh32[8];          /* s + shl - 32 (short form) */
+        int32_t fast;             /* 2: short form, 1: clamp, shl and short form, 0: neither */
 } gw_rq8;
 
 /* Byte offsets of the scratch buffers and the packed weights. */

@@ -260,8 +260,9 @@ static void rq8_set(gw_rq8 *q, int lane, int32_t m, int32_t s, int64_t rlo, int6
 
         rq_bounds(m, s, rlo, rhi, &q->lo[lane], &q->hi[lane]);
         q->m[lane] = m;
-        q->rnd[lane] = m != 0 && s >= 33 ? (int32_t) 1 << (s - 33) : 0;
-        q->sh32[lane] = m != 0 && s >= 33 ? s - 32 : 0;
+        q->shl[lane] = m != 0 && s < 33 ? 33 - s : 0;
+        q->rnd[lane] = m != 0 ? (int32_t) 1 << (s + q->shl[lane] - 33) : 0;
+        q->sh32[lane] = m != 0 ? s + q->shl[lane] - 32 : 0;
         q->sub[lane] = (int32_t) (uint32_t) ((uint64_t) 1 << (63 - s));
         if (lane % 2) {
                 q->mo[lane - 1] = m;
@@ -288,10 +289,15 @@ static void rq8_fill(gw_rq8 *q, int lanes, const int32_t *rqp, const int32_t *bi
                 rq8_set(&q[l / 8], l % 8, rqp[2 * r], rqp[2 * r + 1], rlo - b, rhi - b);
         }
         for (int i = 0; i < lanes / 8; i++) {
-                q[i].fast = 1;
-                for (int l = 0; l < 8; l++)
-                        if (q[i].m[l] != 0 && q[i].sh32[l] == 0)
+                q[i].fast = 2;
+                for (int l = 0; l < 8; l++) {
+                        int64_t k = (int64_t) 1 << q[i].shl[l];
+
+                        if (q[i].shl[l] > 0 && q[i].fast == 2)
+                                q[i].fast = 1;
+                        if ((int64_t) q[i].lo[l] * k < INT32_MIN || (int64_t) q[i].hi[l] * k > INT32_MAX)
                                 q[i].fast = 0;
+                }
         }
 }
 
