@@ -17,6 +17,7 @@
 #define VW 8
 #define CONV_NP 2
 #define REC_NB 12
+#define GW_SIMD_U8 1
 
 /* A GCC/clang vector of int32 rather than __m256i: its + is a plain lane add
  * that both compilers keep in the accumulator's register (__m256i adds go
@@ -45,12 +46,31 @@ GW_SIMD_FN void v_store(int32_t *p, V v)
 }
 
 /* The int16 pair at p (any alignment) in every lane. */
-GW_SIMD_FN V v_bcast(const int16_t *p)
+GW_SIMD_FN V v_bcast(const void *p)
 {
         int32_t v;
 
         memcpy(&v, p, sizeof v);
         return (V) _mm256_set1_epi32(v);
+}
+
+/* Lane i: four unsigned bytes of a times four signed bytes of b, summed
+ * (pmaddubsw cannot saturate on activations <= 127 and weights >= -127). */
+GW_SIMD_FN V v_dot4(V a, V b)
+{
+        return (V) _mm256_madd_epi16(_mm256_maddubs_epi16(M(a), M(b)), _mm256_set1_epi16(1));
+}
+
+/* Lanes within [0, 127], stored as 8 bytes. */
+GW_SIMD_FN void v_store8(uint8_t *p, V v)
+{
+        __m256i w = _mm256_packs_epi32(M(v), M(v));
+        __m256i b = _mm256_packus_epi16(w, w);
+        uint32_t lo = (uint32_t) _mm_cvtsi128_si32(_mm256_castsi256_si128(b));
+        uint32_t hi = (uint32_t) _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
+
+        memcpy(p, &lo, sizeof lo);
+        memcpy(p + 4, &hi, sizeof hi);
 }
 
 /* Lanes known to fit int16, narrowed and stored as 8 int16. */

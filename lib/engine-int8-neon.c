@@ -19,6 +19,7 @@
 #define VW 4
 #define CONV_NP 2
 #define REC_NB 8
+#define GW_SIMD_U8 0
 
 typedef int32x4_t V;
 
@@ -40,7 +41,7 @@ GW_SIMD_FN V v_madd(V a, V b)
         return vpaddq_s32(vmull_s16(vget_low_s16(x), vget_low_s16(y)), vmull_high_s16(x, y));
 }
 
-GW_SIMD_FN V v_bcast(const int16_t *p)
+GW_SIMD_FN V v_bcast(const void *p)
 {
         int32_t v;
 

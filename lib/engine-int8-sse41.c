@@ -19,6 +19,7 @@
 #define VW 4
 #define CONV_NP 1
 #define REC_NB 8
+#define GW_SIMD_U8 1
 
 /* A GCC/clang vector of int32 rather than __m128i: its + is a plain lane add
  * that both compilers keep in the accumulator's register (__m128i adds go
@@ -46,12 +47,26 @@ GW_SIMD_FN void v_store(int32_t *p, V v)
         _mm_storeu_si128((__m128i *) (void *) p, M(v));
 }
 
-GW_SIMD_FN V v_bcast(const int16_t *p)
+GW_SIMD_FN V v_bcast(const void *p)
 {
         int32_t v;
 
         memcpy(&v, p, sizeof v);
         return (V) _mm_set1_epi32(v);
+}
+
+/* As in engine-int8-avx2.c. */
+GW_SIMD_FN V v_dot4(V a, V b)
+{
+        return (V) _mm_madd_epi16(_mm_maddubs_epi16(M(a), M(b)), _mm_set1_epi16(1));
+}
+
+GW_SIMD_FN void v_store8(uint8_t *p, V v)
+{
+        __m128i w = _mm_packs_epi32(M(v), M(v));
+        uint32_t b = (uint32_t) _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+
+        memcpy(p, &b, sizeof b);
 }
 
 GW_SIMD_FN void v_store16(int16_t *p, V v)

@@ -153,6 +153,13 @@ typedef struct {
         size_t swihb;     /* [npf][g8] */
         size_t sb1, sb2;  /* [f8] int32 conv biases */
         size_t sbf, sbb;  /* [g8] int32 LSTM biases */
+        /* The same products over 4 bytes (x86 paths: activation bytes in
+         * [0, 127] times weight bytes, pmaddubsw): conv2 and the LSTM input
+         * projections, weights [quad][output] as 4 int8 in one int32. */
+        int nq2, nqf;     /* quads of the conv2 patch ((k F + 3) / 4) and of the LSTM input (fp / 4) */
+        size_t sq2;       /* [nq2][f8] */
+        size_t sqihf;     /* [nqf][g8] */
+        size_t sqihb;     /* [nqf][g8] */
         size_t srq1, srq2;            /* [f8 / 8] gw_rq8 */
         size_t srqihf, srqhh, srqihb; /* [g8 / 8] gw_rq8 */
         size_t total;

@@ -152,6 +152,14 @@ int gw_engine_layout_compute(const gw_model_info *info, gw_engine_layout *ret)
                 off += align_up((size_t) l.nph * l.g8 * sizeof(int32_t), a);
                 l.swihb = off;
                 off += align_up((size_t) l.npf * l.g8 * sizeof(int32_t), a);
+                l.nq2 = (int) ((k * F + 3) / 4);
+                l.nqf = l.fp / 4;
+                l.sq2 = off;
+                off += align_up((size_t) l.nq2 * l.f8 * sizeof(int32_t), a);
+                l.sqihf = off;
+                off += align_up((size_t) l.nqf * l.g8 * sizeof(int32_t), a);
+                l.sqihb = off;
+                off += align_up((size_t) l.nqf * l.g8 * sizeof(int32_t), a);
                 l.sb1 = off;
                 off += align_up((size_t) l.f8 * sizeof(int32_t), a);
                 l.sb2 = off;
@@ -301,12 +309,15 @@ static void rq8_fill(gw_rq8 *q, int lanes, const int32_t *rqp, const int32_t *bi
         }
 }
 
-/* w [rows][n] (int8) -> [pair q][lane] int32 of (w[r][2q], w[r][2q+1]);
- * cin/k give the conv patch order (tap j, channel c) when k > 0. */
-static void pack_pairs(const int8_t *w, int rows, int n, int cin, int k, int per_gate, int hp,
-                       int lanes, int npairs, int32_t *out)
+/* w [rows][n] (int8) -> [unit q][lane] int32 of (w[r][2q], w[r][2q+1])
+ * as int16 (per = 2) or of w[r][4q..4q+3] as bytes (per = 4); cin/k give
+ * the conv patch order (tap j, channel c) when k > 0. */
+static void pack_units(const int8_t *w, int rows, int n, int cin, int k, int per_gate, int hp,
+                       int lanes, int nunits, int per, int32_t *out)
 {
-        memset(out, 0, (size_t) npairs * (size_t) lanes * sizeof *out);
+        int bits = 32 / per;
+
+        memset(out, 0, (size_t) nunits * (size_t) lanes * sizeof *out);
         for (int r = 0; r < rows; r++) {
                 int l = per_gate ? r / per_gate * hp + r % per_gate : r;
 
@@ -314,11 +325,18 @@ static void pack_pairs(const int8_t *w, int rows, int n, int cin, int k, int per
                         /* patch position p = j * cin + c reads w[r][c][j] */
                         int8_t v = k > 0 ? w[((size_t) r * cin + p % cin) * k + p / cin]
                                          : w[(size_t) r * n + p];
-                        uint32_t *cell = (uint32_t *) &out[(size_t) (p / 2) * lanes + l];
+                        uint32_t *cell = (uint32_t *) &out[(size_t) (p / per) * lanes + l];
+                        uint32_t u = per == 2 ? (uint16_t) (int16_t) v : (uint8_t) v;
 
-                        *cell |= (uint32_t) (uint16_t) (int16_t) v << (16 * (p % 2));
+                        *cell |= u << (bits * (p % per));
                 }
         }
+}
+
+static void pack_pairs(const int8_t *w, int rows, int n, int cin, int k, int per_gate, int hp,
+                       int lanes, int npairs, int32_t *out)
+{
+        pack_units(w, rows, n, cin, k, per_gate, hp, lanes, npairs, 2, out);
 }
 
 static void pack_simd(gw_engine *e)
@@ -335,6 +353,10 @@ static void pack_simd(gw_engine *e)
         pack_pairs(m->q.fwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->npf, gw_engine_buf(e, l->swihf));
         pack_pairs(m->q.fwd_whh, G, H, 0, 0, H, hp, l->g8, l->nph, gw_engine_buf(e, l->swhh));
         pack_pairs(m->q.bwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->npf, gw_engine_buf(e, l->swihb));
+        pack_units(m->q.conv2_w, e->F, e->k * e->F, e->F, e->k, 0, 0, l->f8, l->nq2, 4,
+                   gw_engine_buf(e, l->sq2));
+        pack_units(m->q.fwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->nqf, 4, gw_engine_buf(e, l->sqihf));
+        pack_units(m->q.bwd_wih, G, e->F, 0, 0, H, hp, l->g8, l->nqf, 4, gw_engine_buf(e, l->sqihb));
 
         b = gw_engine_buf(e, l->sb1);
         memset(b, 0, (size_t) l->f8 * sizeof *b);
