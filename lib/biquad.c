@@ -5,10 +5,15 @@
 
 double gw_sos_settle(const gw_sos *sos, double (*z)[2], double x0)
 {
+        return gw_sections_settle((const double (*)[6]) sos->sos, sos->n, z, x0);
+}
+
+double gw_sections_settle(const double (*sections)[6], int n, double (*z)[2], double x0)
+{
         double v = x0;
 
-        for (int s = 0; s < sos->n; s++) {
-                const double *c = sos->sos[s];
+        for (int s = 0; s < n; s++) {
+                const double *c = sections[s];
                 /* Gain of this section at DC: its output when the input has
                  * been v forever, which fixes both state variables. */
                 double h = (c[0] + c[1] + c[2]) / (1.0 + c[4] + c[5]);

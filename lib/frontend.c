@@ -14,6 +14,7 @@
 #include "frontend-gravity-private.h"
 #include "frontend-normalize-private.h"
 #include "frontend-private.h"
+#include "median-private.h"
 #include "resample-private.h"
 
 #define MIN_SOURCE_RATE_HZ 0.001
@@ -40,13 +41,16 @@ struct gw_frontend {
         bool has_aa, has_lp, has_hp, has_gv, has_norm;
         size_t bytes;
         double mount[3][3];
-        gw_sos aa, lp, hp;
+        int aa_n, lp_n, hp_n;           /* sections of each stage present */
+        int med_pos;                    /* next slot of the median rings */
         gw_fe_norm norm;
         int n_band;                     /* log_power outputs */
         gw_resampler rs;
         gw_frontend_stats stats;
 
-        /* Views into the same allocation, after the struct. */
+        /* Views into the same allocation, after the struct: only what this
+         * spec and source use (a gateway holds two front ends per wearable). */
+        double (*aa)[6], (*lp)[6], (*hp)[6];    /* [aa_n], ... sections, when present */
         fe_input *in;                   /* [n_in] */
         int (*triple)[3];               /* [n_triples] input indices of x, y, z */
         fe_output *out;                 /* [n_out] */
@@ -55,13 +59,14 @@ struct gw_frontend {
         double *prev;                   /* [n_in] resampler history */
         double *filt;                   /* [n_in] filtered */
         double *grav;                   /* [n_in] gravity */
-        gw_sos *gv;                     /* [n_gv] the distinct gravity low-passes */
-        int16_t *gv_of;                 /* [n_in] index into gv, -1: the input has none */
-        double (*z_aa)[2];              /* [n_in * aa.n] */
+        double (*gv)[6];                /* [n_gv * gv_sections] the distinct gravity low-passes */
+        int8_t *gv_n;                   /* [n_gv] sections of each */
+        int16_t *gv_of;                 /* [n_in] index into gv_n, -1: the input has none */
+        double (*z_aa)[2];              /* [n_in * aa_n] */
         double (*z_lp)[2];
         double (*z_hp)[2];
         double (*z_gv)[2];
-        gw_median_state *med;           /* [n_in] when median */
+        float *med;                     /* [n_in * median] rings, when median */
         gw_fe_norm_state *norm_state;   /* [n_out] when has_norm */
         gw_fe_band *band;               /* [n_band] */
 };
@@ -76,6 +81,9 @@ static size_t layout(gw_frontend *fe, char *base)
                         fe->field = (void *) (base + off);                              \
                 off += (size_t) (count) * sizeof *fe->field;                            \
         } while (0)
+        PLACE(aa, fe->has_aa ? fe->aa_n : 0);
+        PLACE(lp, fe->has_lp ? fe->lp_n : 0);
+        PLACE(hp, fe->has_hp ? fe->hp_n : 0);
         PLACE(in, fe->n_in);
         PLACE(triple, fe->n_triples);
         PLACE(out, fe->n_out);
@@ -84,13 +92,14 @@ static size_t layout(gw_frontend *fe, char *base)
         PLACE(prev, fe->n_in);
         PLACE(filt, fe->n_in);
         PLACE(grav, fe->has_gv ? fe->n_in : 0);
-        PLACE(z_aa, fe->has_aa ? fe->n_in * fe->aa.n : 0);
-        PLACE(z_lp, fe->has_lp ? fe->n_in * fe->lp.n : 0);
-        PLACE(z_hp, fe->has_hp ? fe->n_in * fe->hp.n : 0);
-        PLACE(gv, fe->n_gv);
+        PLACE(z_aa, fe->has_aa ? fe->n_in * fe->aa_n : 0);
+        PLACE(z_lp, fe->has_lp ? fe->n_in * fe->lp_n : 0);
+        PLACE(z_hp, fe->has_hp ? fe->n_in * fe->hp_n : 0);
+        PLACE(gv, fe->n_gv * fe->gv_sections);
+        PLACE(gv_n, fe->n_gv);
         PLACE(gv_of, fe->has_gv ? fe->n_in : 0);
         PLACE(z_gv, fe->has_gv ? fe->n_in * fe->gv_sections : 0);
-        PLACE(med, fe->median > 1 ? fe->n_in : 0);
+        PLACE(med, fe->median > 1 ? fe->n_in * fe->median : 0);
         PLACE(norm_state, fe->has_norm ? fe->n_out : 0);
         PLACE(band, fe->n_band);
 #undef PLACE
@@ -201,7 +210,7 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
 {
         int triples[GW_MAX_INPUTS / 3][3], n_triples = 0;
         fe_input in[GW_MAX_INPUTS];
-        gw_sos gv[GW_MAX_INPUTS];
+        gw_sos gv[GW_MAX_INPUTS], aa, lp, hp;
         int16_t gv_of[GW_MAX_INPUTS];
         gw_frontend tmp, *fe;
         int64_t max_gap;
@@ -249,30 +258,32 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
         if (spec->antialias.order > 0 && src->rate_hz > spec->rate_hz &&
             spec->antialias.cutoff_hz < src->rate_hz / 2) {
                 if (gw_butter_design(spec->antialias.order, spec->antialias.cutoff_hz, src->rate_hz,
-                                     GW_BUTTER_LOWPASS, &tmp.aa) < 0)
+                                     GW_BUTTER_LOWPASS, &aa) < 0)
                         return gw_error(err, errlen, EINVAL, "frontend.antialias: cannot design at %g Hz",
                                         src->rate_hz);
                 tmp.has_aa = true;
+                tmp.aa_n = aa.n;
         }
-        static const struct {
+        const struct {
                 const char *name;
-                size_t spec_off, sos_off, flag_off;
+                const gw_filter_spec *f;
+                gw_sos *sos;
+                bool *has;
+                int *n;
                 gw_butter_type type;
         } stages[] = {
-                { "lowpass", offsetof(gw_frontend_spec, lowpass), offsetof(gw_frontend, lp),
-                  offsetof(gw_frontend, has_lp), GW_BUTTER_LOWPASS },
-                { "highpass", offsetof(gw_frontend_spec, highpass), offsetof(gw_frontend, hp),
-                  offsetof(gw_frontend, has_hp), GW_BUTTER_HIGHPASS },
+                { "lowpass", &spec->lowpass, &lp, &tmp.has_lp, &tmp.lp_n, GW_BUTTER_LOWPASS },
+                { "highpass", &spec->highpass, &hp, &tmp.has_hp, &tmp.hp_n, GW_BUTTER_HIGHPASS },
         };
         for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
-                const gw_filter_spec *f = (const void *) ((const char *) spec + stages[s].spec_off);
+                const gw_filter_spec *f = stages[s].f;
                 if (f->order == 0)
                         continue;
-                if (gw_butter_design(f->order, f->cutoff_hz, spec->rate_hz, stages[s].type,
-                                     (gw_sos *) ((char *) &tmp + stages[s].sos_off)) < 0)
+                if (gw_butter_design(f->order, f->cutoff_hz, spec->rate_hz, stages[s].type, stages[s].sos) < 0)
                         return gw_error(err, errlen, EINVAL, "frontend.%s: cannot design at %g Hz",
                                         stages[s].name, spec->rate_hz);
-                *(bool *) ((char *) &tmp + stages[s].flag_off) = true;
+                *stages[s].has = true;
+                *stages[s].n = stages[s].sos->n;
         }
 
         /* Gravity: each input's own low-pass, or the spec-wide one; inputs
@@ -333,10 +344,19 @@ int gw_frontend_new(const gw_frontend_spec *spec, const gw_source_desc *src,
         *fe = tmp;
         layout(fe, (char *) fe);
 
+        if (fe->has_aa)
+                memcpy(fe->aa, aa.sos, (size_t) aa.n * sizeof aa.sos[0]);
+        if (fe->has_lp)
+                memcpy(fe->lp, lp.sos, (size_t) lp.n * sizeof lp.sos[0]);
+        if (fe->has_hp)
+                memcpy(fe->hp, hp.sos, (size_t) hp.n * sizeof hp.sos[0]);
         memcpy(fe->in, in, (size_t) fe->n_in * sizeof *in);
         memcpy(fe->triple, triples, (size_t) fe->n_triples * sizeof triples[0]);
         if (fe->has_gv) {
-                memcpy(fe->gv, gv, (size_t) fe->n_gv * sizeof gv[0]);
+                for (int d = 0; d < fe->n_gv; d++) {
+                        memcpy(fe->gv[d * fe->gv_sections], gv[d].sos, (size_t) gv[d].n * sizeof gv[d].sos[0]);
+                        fe->gv_n[d] = (int8_t) gv[d].n;
+                }
                 memcpy(fe->gv_of, gv_of, (size_t) fe->n_in * sizeof gv_of[0]);
         }
         for (int o = 0; o < fe->n_out; o++) {
@@ -397,23 +417,24 @@ static void condition(gw_frontend *fe, const float *raw, bool restart)
         }
         if (fe->has_aa)
                 for (int i = 0; i < fe->n_in; i++) {
-                        double (*z)[2] = fe->z_aa + i * fe->aa.n;
+                        double (*z)[2] = fe->z_aa + i * fe->aa_n;
                         if (restart)
-                                gw_sos_settle(&fe->aa, z, fe->x[i]);
-                        fe->x[i] = gw_sos_step(&fe->aa, z, fe->x[i]);
+                                gw_sections_settle((const double (*)[6]) fe->aa, fe->aa_n, z, fe->x[i]);
+                        fe->x[i] = gw_sections_step((const double (*)[6]) fe->aa, fe->aa_n, z, fe->x[i]);
                 }
 }
 
 /* One filter stage over every channel, in place.  Stage by stage rather
  * than channel by channel: the channels' recursions are independent, so the
  * processor overlaps them instead of waiting on one long chain. */
-static void stage(const gw_sos *sos, double (*z)[2], int n, bool restart, const double *in, double *out)
+static void stage(const double (*c)[6], int sections, double (*z)[2], int n, bool restart, const double *in,
+                  double *out)
 {
         for (int i = 0; i < n; i++) {
-                double (*zi)[2] = z + i * sos->n;
+                double (*zi)[2] = z + i * sections;
                 if (restart)
-                        gw_sos_settle(sos, zi, in[i]);
-                out[i] = gw_sos_step(sos, zi, in[i]);
+                        gw_sections_settle(c, sections, zi, in[i]);
+                out[i] = gw_sections_step(c, sections, zi, in[i]);
         }
 }
 
@@ -421,29 +442,26 @@ static void stage(const gw_sos *sos, double (*z)[2], int n, bool restart, const 
 static void shape(gw_frontend *fe, bool restart, float *out)
 {
         if (fe->median)
-                for (int i = 0; i < fe->n_in; i++) {
-                        if (restart)
-                                gw_median_init(&fe->med[i], fe->median);
-                        fe->y[i] = gw_median_step(&fe->med[i], (float) fe->y[i]);
-                }
+                gw_median_rings_step(fe->med, fe->median, fe->n_in, &fe->med_pos, restart, fe->y);
         memcpy(fe->filt, fe->y, (size_t) fe->n_in * sizeof *fe->filt);
         if (fe->has_lp)
-                stage(&fe->lp, fe->z_lp, fe->n_in, restart, fe->filt, fe->filt);
+                stage((const double (*)[6]) fe->lp, fe->lp_n, fe->z_lp, fe->n_in, restart, fe->filt, fe->filt);
         if (fe->has_hp)
-                stage(&fe->hp, fe->z_hp, fe->n_in, restart, fe->filt, fe->filt);
+                stage((const double (*)[6]) fe->hp, fe->hp_n, fe->z_hp, fe->n_in, restart, fe->filt, fe->filt);
         if (fe->has_gv)
                 for (int i = 0; i < fe->n_in; i++) {
                         double (*z)[2] = fe->z_gv + i * fe->gv_sections;
-                        const gw_sos *sos;
+                        const double (*c)[6];
+                        int d = fe->gv_of[i];
 
-                        if (fe->gv_of[i] < 0) {
+                        if (d < 0) {
                                 fe->grav[i] = 0;
                                 continue;
                         }
-                        sos = &fe->gv[fe->gv_of[i]];
+                        c = (const double (*)[6]) fe->gv + d * fe->gv_sections;
                         if (restart)
-                                gw_sos_settle(sos, z, fe->filt[i]);
-                        fe->grav[i] = gw_sos_step(sos, z, fe->filt[i]);
+                                gw_sections_settle(c, fe->gv_n[d], z, fe->filt[i]);
+                        fe->grav[i] = gw_sections_step(c, fe->gv_n[d], z, fe->filt[i]);
                 }
         for (int o = 0; o < fe->n_out; o++) {
                 int i = fe->out[o].input;
@@ -506,7 +524,7 @@ static int push_one(gw_frontend *fe, int64_t t_ns, const float *raw,
         }
 
         condition(fe, raw, c != GW_RS_NEXT);
-        gw_resampler_feed(&fe->rs, t_ns, fe->x);
+        gw_resampler_take(&fe->rs, t_ns, fe->x, c, count);
         while (gw_resampler_next(&fe->rs, fe->y, &t_out[n], &flags)) {
                 shape(fe, flags & GW_SAMPLE_RESTART, out + (size_t) n * fe->n_out);
                 flags_out[n] = flags;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gaitway/frontend.h"
+#include "median-private.h"
 
 void gw_median_init(gw_median_state *s, int n)
 {
@@ -37,9 +38,33 @@ static inline float max_f(float a, float b)
         return a > b ? a : b;
 }
 
-float gw_median_step(gw_median_state *s, float x)
+/* The median of buf[0..n) (n odd), the ring in slot order. */
+static inline float median_of(const float *buf, int n)
 {
         float sorted[GW_MEDIAN_MAX];
+
+        if (n == 3) {
+                /* UCI-HAR's length, on every channel of every sample */
+                float a = buf[0], b = buf[1], c = buf[2];
+                return max_f(min_f(a, b), min_f(max_f(a, b), c));
+        }
+
+        /* Insertion sort: n <= 15, cheaper than keeping a sorted copy in
+         * step with the ring. */
+        for (int i = 0; i < n; i++) {
+                float v = buf[i];
+                int j = i - 1;
+                while (j >= 0 && sorted[j] > v) {
+                        sorted[j + 1] = sorted[j];
+                        j--;
+                }
+                sorted[j + 1] = v;
+        }
+        return sorted[n / 2];
+}
+
+float gw_median_step(gw_median_state *s, float x)
+{
         int n = s->n;
 
         if (n <= 1)
@@ -55,23 +80,21 @@ float gw_median_step(gw_median_state *s, float x)
         }
         s->buf[s->pos] = x;
         s->pos = s->pos + 1 == n ? 0 : s->pos + 1;
+        return median_of(s->buf, n);
+}
 
-        if (n == 3) {
-                /* UCI-HAR's length, on every channel of every sample */
-                float a = s->buf[0], b = s->buf[1], c = s->buf[2];
-                return max_f(min_f(a, b), min_f(max_f(a, b), c));
-        }
+void gw_median_rings_step(float *ring, int n, int channels, int *pos, bool restart, double *y)
+{
+        int p = restart ? 0 : *pos;
 
-        /* Insertion sort: n <= 15, cheaper than keeping a sorted copy in
-         * step with the ring. */
-        for (int i = 0; i < n; i++) {
-                float v = s->buf[i];
-                int j = i - 1;
-                while (j >= 0 && sorted[j] > v) {
-                        sorted[j + 1] = sorted[j];
-                        j--;
-                }
-                sorted[j + 1] = v;
+        for (int c = 0; c < channels; c++, ring += n) {
+                float x = (float) y[c];
+
+                if (restart)
+                        for (int i = 0; i < n; i++)
+                                ring[i] = x;
+                ring[p] = x;
+                y[c] = median_of(ring, n);
         }
-        return sorted[n / 2];
+        *pos = p + 1 == n ? 0 : p + 1;
 }

@@ -51,6 +51,9 @@ gw_rs_class gw_resampler_classify(const gw_resampler *r, int64_t t_ns, int *coun
 /* Takes a sample of class START, GAP or NEXT (x must stay valid until the
  * last gw_resampler_next() for it) and returns the grid points it yields. */
 int gw_resampler_feed(gw_resampler *r, int64_t t_ns, const double *x);
+/* gw_resampler_feed() with what gw_resampler_classify() said of this very
+ * sample (and nothing changed since), so it is not worked out twice. */
+int gw_resampler_take(gw_resampler *r, int64_t t_ns, const double *x, gw_rs_class c, int count);
 
 /* Writes the next grid point of the fed sample (m values), its time and its
  * flags (GW_SAMPLE_RESTART on the first point after a start or a gap).

@@ -96,6 +96,11 @@ int gw_resampler_feed(gw_resampler *r, int64_t t_ns, const double *x)
         int count;
         gw_rs_class c = gw_resampler_classify(r, t_ns, &count);
 
+        return gw_resampler_take(r, t_ns, x, c, count);
+}
+
+int gw_resampler_take(gw_resampler *r, int64_t t_ns, const double *x, gw_rs_class c, int count)
+{
         r->t_cur = t_ns;
         r->cur = x;
         r->restart = c == GW_RS_START || c == GW_RS_GAP;
