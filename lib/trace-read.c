@@ -43,8 +43,9 @@ struct src {
         double rate_hz;
         uint64_t index;           /* data rows seen, bad ones included */
         int n_ch;
-        int col[GW_TRACE_MAX_CHANNELS];
-        double scale[GW_TRACE_MAX_CHANNELS];
+        /* col, scale [n_ch] and role [max_col + 1] in one block (src_tables) */
+        int *col;
+        double *scale;
         const gw_channel_desc *ch;
         int max_col;
         bool quiet;               /* rate estimation: bad rows are not reported */
@@ -53,36 +54,51 @@ struct src {
          * knows the delimiter and the field count. */
         int8_t fast;              /* 0 not yet decided, 1 usable, -1 not for this file */
         int unit_pow10;           /* unit_ns = 10^unit_pow10, or -1 */
-        int16_t role[GW_CSV_MAX_FIELDS];   /* per column: channel, ROLE_TIME or ROLE_NONE */
+        int8_t *role;             /* per column up to max_col: channel, ROLE_TIME or ROLE_NONE */
 };
 
 #define ROLE_NONE (-1)
 #define ROLE_TIME (-2)
 
+/* The second file of a merge and its samples around the current first-file
+ * time. */
+struct second {
+        struct src s;
+        float prev_v[GW_TRACE_MAX_CHANNELS], next_v[GW_TRACE_MAX_CHANNELS];
+};
+
+/* A gateway replaying thousands of traces keeps a reader per device: what
+ * only some readers need (a second file) is allocated when needed, and the
+ * rest is sized to the file. */
 struct gw_trace_reader {
         gw_bad_row_policy policy;
         locale_t loc;
         struct src a;
-        struct src *b;            /* the second file, allocated when merging */
+        struct src *b;            /* &second->s when merging */
+        struct second *second;
         bool merge;
         int n_ch;
-        gw_channel_desc ch[GW_TRACE_MAX_CHANNELS];
+        gw_channel_desc *ch;      /* [n_ch] */
         double rate_hz;
 
+        /* "key\0value\0" for each metadata line, back to back */
         int n_meta;
-        char *meta_key[MAX_META];
-        char *meta_val[MAX_META];
+        char *meta;
+        size_t meta_len;
 
         gw_trace_stats stats;
         int failed;               /* sticky fatal error of this pass */
-        char last_error[GW_ERR_MAX];
-        char first_error[GW_ERR_MAX];
 
-        /* Second file around the current first-file time. */
         bool b_started, have_prev, have_next;
         int64_t prev_t, next_t;
-        float prev_v[GW_TRACE_MAX_CHANNELS], next_v[GW_TRACE_MAX_CHANNELS];
+
+        /* Last: what reading a good row touches comes first (a gateway
+         * serving thousands of readers fetches it ahead, see
+         * source-replay.c). */
+        char last_error[GW_ERR_MAX];
+        char first_error[GW_ERR_MAX];
 };
+
 
 /* ---- lines --------------------------------------------------------------- */
 
@@ -246,14 +262,14 @@ static void fast_setup(struct src *s)
                 return;
         if (s->n_fields <= 0 || s->n_fields > GW_CSV_MAX_FIELDS || s->time_col >= s->n_fields)
                 return;
-        for (int c = 0; c < s->n_fields; c++)
+        for (int c = 0; c < s->n_fields && c <= s->max_col; c++)
                 s->role[c] = ROLE_NONE;
         if (s->time_col >= 0)
                 s->role[s->time_col] = ROLE_TIME;
         for (int i = 0; i < s->n_ch; i++) {
                 if (s->col[i] < 0 || s->col[i] >= s->n_fields || s->role[s->col[i]] != ROLE_NONE)
                         return;
-                s->role[s->col[i]] = (int16_t) i;
+                s->role[s->col[i]] = (int8_t) i;
         }
         s->unit_pow10 = -1;
         for (int d = 0; d <= 9; d++, p *= 10)
@@ -358,7 +374,7 @@ static int fast_row(const struct src *s, const char *line, size_t len, int64_t *
 
                 if (c >= s->n_fields)
                         return 0;
-                role = s->role[c];
+                role = c <= s->max_col ? s->role[c] : ROLE_NONE;
                 if (role == ROLE_NONE) {
                         const char *d = memchr(p, delim, (size_t) (end - p));
 
@@ -522,7 +538,7 @@ static int b_fill(gw_trace_reader *r, char *err, size_t errlen)
 {
         for (;;) {
                 int64_t t;
-                int k = src_next(r, r->b, &t, r->next_v, err, errlen);
+                int k = src_next(r, r->b, &t, r->second->next_v, err, errlen);
                 if (k <= 0) {
                         r->have_next = false;
                         return k;
@@ -551,25 +567,26 @@ static int merge_at(gw_trace_reader *r, int64_t t, float *out, char *err, size_t
         }
         while (r->have_next && r->next_t < t) {
                 r->prev_t = r->next_t;
-                memcpy(r->prev_v, r->next_v, sizeof(float) * (size_t) nb);
+                memcpy(r->second->prev_v, r->second->next_v, sizeof(float) * (size_t) nb);
                 r->have_prev = true;
                 int k = b_fill(r, err, errlen);
                 if (k < 0)
                         return k;
         }
+        const float *prev_v = r->second->prev_v, *next_v = r->second->next_v;
         if (r->have_next && r->next_t == t) {
-                memcpy(out, r->next_v, sizeof(float) * (size_t) nb);
+                memcpy(out, next_v, sizeof(float) * (size_t) nb);
                 return 1;
         }
         if (r->have_prev && r->prev_t == t) {
-                memcpy(out, r->prev_v, sizeof(float) * (size_t) nb);
+                memcpy(out, prev_v, sizeof(float) * (size_t) nb);
                 return 1;
         }
         if (r->have_prev && r->have_next && r->prev_t < t && t < r->next_t) {
                 double w = (double) (t - r->prev_t) / (double) (r->next_t - r->prev_t);
                 for (int i = 0; i < nb; i++)
-                        out[i] = (float) ((double) r->prev_v[i] +
-                                          ((double) r->next_v[i] - (double) r->prev_v[i]) * w);
+                        out[i] = (float) ((double) prev_v[i] +
+                                          ((double) next_v[i] - (double) prev_v[i]) * w);
                 return 1;
         }
         return 0;
@@ -622,6 +639,7 @@ static void src_close(struct src *s)
                 close(s->fd);
         free(s->path);
         free(s->buf);
+        free(s->scale);
         memset(s, 0, sizeof *s);
         s->fd = -1;
 }
@@ -682,9 +700,30 @@ static int layout_check(const gw_csv_layout *l, const char *key, char *err, size
         return 0;
 }
 
-/* Binds a foreign layout to a source whose channels start at ch. */
-static void src_apply_layout(struct src *s, const gw_csv_layout *l, gw_channel_desc *ch)
+/* The per-channel tables, sized to the file: a gateway keeps a reader per
+ * device. */
+static int src_tables(struct src *s, int n_ch, int max_col)
 {
+        char *b = calloc(1, (size_t) n_ch * (sizeof *s->scale + sizeof *s->col) + (size_t) max_col + 1);
+        if (!b)
+                return -ENOMEM;
+        s->scale = (double *) b;
+        s->col = (int *) (s->scale + n_ch);
+        s->role = (int8_t *) (s->col + n_ch);
+        s->max_col = max_col;
+        return 0;
+}
+
+/* Binds a foreign layout to a source whose channels start at ch. */
+static int src_apply_layout(struct src *s, const gw_csv_layout *l, gw_channel_desc *ch)
+{
+        int max_col = l->time_column;
+
+        for (int i = 0; i < l->n_channels; i++)
+                if (l->column[i] > max_col)
+                        max_col = l->column[i];
+        if (src_tables(s, l->n_channels, max_col) < 0)
+                return -ENOMEM;
         s->delim = l->delimiter;
         s->time_col = l->time_column;
         s->unit_ns = (l->time_unit_s > 0 ? l->time_unit_s : 1.0) * 1e9;
@@ -696,14 +735,12 @@ static void src_apply_layout(struct src *s, const gw_csv_layout *l, gw_channel_d
         s->rate_hz = l->rate_hz;
         s->n_ch = l->n_channels;
         s->ch = ch;
-        s->max_col = s->time_col;
         for (int i = 0; i < l->n_channels; i++) {
                 s->col[i] = l->column[i];
                 s->scale[i] = l->scale[i] != 0 ? l->scale[i] : 1.0;
                 ch[i] = l->channel[i];
-                if (s->col[i] > s->max_col)
-                        s->max_col = s->col[i];
         }
+        return 0;
 }
 
 static int skip_rows(struct src *s, int n, char *err, size_t errlen)
@@ -788,25 +825,32 @@ static int estimate_rate(gw_trace_reader *r, struct src *s, char *err, size_t er
 static int meta_add(gw_trace_reader *r, struct src *s, const char *key, size_t kn,
                     const char *val, size_t vn, char *err, size_t errlen)
 {
-        for (int i = 0; i < r->n_meta; i++)
-                if (strlen(r->meta_key[i]) == kn && memcmp(r->meta_key[i], key, kn) == 0)
+        const char *m = r->meta;
+        for (int i = 0; i < r->n_meta; i++) {
+                size_t mk = strlen(m);
+                if (mk == kn && memcmp(m, key, kn) == 0)
                         return gw_error(err, errlen, EINVAL,
                                         "%s:%llu: duplicate metadata key \"%.*s\"", s->path,
                                         (unsigned long long) s->line_no, (int) kn, key);
+                m += mk + 1;
+                m += strlen(m) + 1;
+        }
         if (r->n_meta == MAX_META)
                 return gw_error(err, errlen, EINVAL, "%s:%llu: more than %d metadata lines",
                                 s->path, (unsigned long long) s->line_no, MAX_META);
-        /* Key and value in one block: a trace's header may hold dozens of
-         * lines, and a gateway replaying thousands of traces keeps them all. */
-        char *kv = malloc(kn + 1 + vn + 1);
+        /* Every line in one block (trimmed to size after the header): a
+         * trace's header may hold dozens of lines, and a gateway replaying
+         * thousands of traces keeps them all. */
+        char *kv = realloc(r->meta, r->meta_len + kn + 1 + vn + 1);
         if (!kv)
                 return gw_error(err, errlen, ENOMEM, "%s: out of memory", s->path);
+        r->meta = kv;
+        kv += r->meta_len;
         memcpy(kv, key, kn);
         kv[kn] = '\0';
         memcpy(kv + kn + 1, val, vn);
         kv[kn + 1 + vn] = '\0';
-        r->meta_key[r->n_meta] = kv;
-        r->meta_val[r->n_meta] = kv + kn + 1;
+        r->meta_len += kn + 1 + vn + 1;
         r->n_meta++;
         return 0;
 }
@@ -866,6 +910,9 @@ static int parse_header_row(gw_trace_reader *r, struct src *s, const char *line,
         if (nf - 1 > GW_TRACE_MAX_CHANNELS)
                 return gw_error(err, errlen, EINVAL, "%s:%llu: %d channels, more than %d",
                                 s->path, ln, nf - 1, GW_TRACE_MAX_CHANNELS);
+        r->ch = calloc((size_t) nf - 1, sizeof *r->ch);
+        if (!r->ch || src_tables(s, nf - 1, nf - 1) < 0)
+                return gw_error(err, errlen, ENOMEM, "%s: out of memory", s->path);
 
         for (int c = 0; c < nf; c++) {
                 const char *p = f[c].p;
@@ -921,7 +968,6 @@ static int parse_header_row(gw_trace_reader *r, struct src *s, const char *line,
         s->n_fields = nf;
         s->time_col = 0;
         s->n_ch = nf - 1;
-        s->max_col = nf - 1;
         s->ch = r->ch;
         return 0;
 }
@@ -1006,7 +1052,8 @@ static int open_gaitway(gw_trace_reader *r, struct src *s, char *err, size_t err
 static int open_foreign(gw_trace_reader *r, struct src *s, const gw_csv_layout *l,
                         gw_channel_desc *ch, char *err, size_t errlen)
 {
-        src_apply_layout(s, l, ch);
+        if (src_apply_layout(s, l, ch) < 0)
+                return gw_error(err, errlen, ENOMEM, "%s: out of memory", s->path);
         int k = skip_rows(s, l->skip_rows, err, errlen);
         if (k < 0)
                 return k;
@@ -1050,14 +1097,24 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
         k = src_open(&r->a, path, opt->buffer_size, err, errlen);
         if (k < 0)
                 goto fail;
-        if (opt->layout)
+        if (opt->layout) {
+                r->ch = calloc((size_t) opt->layout->n_channels, sizeof *r->ch);
+                if (!r->ch) {
+                        k = gw_error(err, errlen, ENOMEM, "%s: out of memory", path);
+                        goto fail;
+                }
                 k = open_foreign(r, &r->a, opt->layout, r->ch, err, errlen);
-        else
+        } else
                 k = open_gaitway(r, &r->a, err, errlen);
         if (k < 0)
                 goto fail;
         r->n_ch = r->a.n_ch;
         r->rate_hz = r->a.rate_hz;
+        if (r->meta_len) {
+                char *m = realloc(r->meta, r->meta_len);
+                if (m)
+                        r->meta = m;
+        }
 
         if (opt->second_path) {
                 const gw_csv_layout *l2 = opt->second_layout;
@@ -1076,11 +1133,18 @@ int gw_trace_open(const char *path, const gw_trace_options *opt, gw_trace_reader
                                                      i, r->ch[j].name, path);
                                         goto fail;
                                 }
-                r->b = calloc(1, sizeof *r->b);
-                if (!r->b) {
+                gw_channel_desc *ch = realloc(r->ch, (size_t) (r->n_ch + l2->n_channels) * sizeof *ch);
+                if (!ch) {
                         k = gw_error(err, errlen, ENOMEM, "%s: out of memory", opt->second_path);
                         goto fail;
                 }
+                r->a.ch = r->ch = ch;
+                r->second = calloc(1, sizeof *r->second);
+                if (!r->second) {
+                        k = gw_error(err, errlen, ENOMEM, "%s: out of memory", opt->second_path);
+                        goto fail;
+                }
+                r->b = &r->second->s;
                 r->b->fd = -1;
                 k = src_open(r->b, opt->second_path, opt->buffer_size, err, errlen);
                 if (k < 0)
@@ -1104,12 +1168,11 @@ gw_trace_reader *gw_trace_close(gw_trace_reader *r)
         if (!r)
                 return NULL;
         src_close(&r->a);
-        if (r->b) {
+        if (r->b)
                 src_close(r->b);
-                free(r->b);
-        }
-        for (int i = 0; i < r->n_meta; i++)
-                free(r->meta_key[i]);
+        free(r->second);
+        free(r->ch);
+        free(r->meta);
         if (r->loc)
                 freelocale(r->loc);
         free(r);
@@ -1145,10 +1208,32 @@ double gw_trace_rate(const gw_trace_reader *r)
 
 const char *gw_trace_meta(const gw_trace_reader *r, const char *key)
 {
-        for (int i = 0; i < r->n_meta; i++)
-                if (strcmp(r->meta_key[i], key) == 0)
-                        return r->meta_val[i];
+        const char *m = r->meta;
+        for (int i = 0; i < r->n_meta; i++) {
+                const char *v = m + strlen(m) + 1;
+                if (strcmp(m, key) == 0)
+                        return v;
+                m = v + strlen(v) + 1;
+        }
         return NULL;
+}
+
+void gw_trace_prefetch(const gw_trace_reader *r)
+{
+        const struct src *s = &r->a;
+
+        __builtin_prefetch(s->buf + s->beg);
+        __builtin_prefetch(s->buf + s->beg + 64);
+        __builtin_prefetch(s->scale);
+        __builtin_prefetch(s->role);
+}
+
+void gw_trace_drop_meta(gw_trace_reader *r)
+{
+        free(r->meta);
+        r->meta = NULL;
+        r->meta_len = 0;
+        r->n_meta = 0;
 }
 
 const gw_trace_stats *gw_trace_stats_get(const gw_trace_reader *r)

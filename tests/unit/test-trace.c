@@ -320,6 +320,40 @@ static void test_round_trip_is_bit_exact(void)
         gw_trace_close(r);
 }
 
+static void test_dropped_metadata_leaves_channels_and_samples(void)
+{
+        static const gw_channel_desc ch[2] = { { "acc_x", "g" }, { "gyro_z", "rad/s" } };
+        const char *meta[] = { "device", "wrist", "license", "CC0-1.0", NULL };
+        const char *path = tmp_path("dropmeta.csv");
+        gw_trace_writer *w;
+        CU_ASSERT_FATAL(gw_trace_writer_open(path, 2, ch, 50, meta, &w, err, sizeof err) == 0);
+        for (int i = 0; i < 3; i++)
+                CU_ASSERT(gw_trace_write(w, (int64_t) i * 20000000, (float[]) { (float) i, -0.5f }) > 0);
+        CU_ASSERT_EQUAL(gw_trace_writer_close(w), 0);
+
+        gw_trace_reader *r = open_ok(path, NULL);
+        CU_ASSERT_STRING_EQUAL(gw_trace_meta(r, "device"), "wrist");
+        gw_trace_drop_meta(r);
+        CU_ASSERT_PTR_NULL(gw_trace_meta(r, "device"));
+        CU_ASSERT_PTR_NULL(gw_trace_meta(r, "rate_hz"));
+        const gw_channel_desc *rc;
+        CU_ASSERT_EQUAL(gw_trace_channels(r, &rc), 2);
+        CU_ASSERT_STRING_EQUAL(rc[1].name, "gyro_z");
+        CU_ASSERT_EQUAL(gw_trace_rate(r), 50);
+        int64_t t;
+        float v[2];
+        for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < 3; i++) {
+                        CU_ASSERT_EQUAL(gw_trace_read(r, &t, v, err, sizeof err), 1);
+                        CU_ASSERT_EQUAL(t, (int64_t) i * 20000000);
+                        CU_ASSERT_EQUAL(v[0], (float) i);
+                }
+                CU_ASSERT_EQUAL(gw_trace_read(r, &t, v, err, sizeof err), 0);
+                CU_ASSERT_EQUAL(gw_trace_rewind(r, err, sizeof err), 0);
+        }
+        gw_trace_close(r);
+}
+
 static void test_writer_output_is_the_documented_text(void)
 {
         static const gw_channel_desc ch[2] = { { "acc_z", "g" }, { "gyro_x", "rad/s" } };
@@ -1310,6 +1344,8 @@ void gw_test_register(void)
         if (!s)
                 exit(2);
         gw_test_add(s, "round trip is bit-exact", test_round_trip_is_bit_exact);
+        gw_test_add(s, "dropped metadata leaves the channels, rate and samples",
+                    test_dropped_metadata_leaves_channels_and_samples);
         gw_test_add(s, "writer output is the documented text",
                     test_writer_output_is_the_documented_text);
         gw_test_add(s, "writer reports a full disk and keeps going",

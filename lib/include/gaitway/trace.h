@@ -87,6 +87,14 @@ int gw_trace_rewind(gw_trace_reader *r, char *err, size_t errlen);
 int gw_trace_channels(const gw_trace_reader *r, const gw_channel_desc **ret);
 double gw_trace_rate(const gw_trace_reader *r);
 const char *gw_trace_meta(const gw_trace_reader *r, const char *key);   /* "# key: value" lines */
+/* Frees the header's metadata lines: gw_trace_meta() finds none afterwards.
+ * A gateway replaying thousands of traces has read what it needs of them
+ * once open (about 1 KB per trace). */
+void gw_trace_drop_meta(gw_trace_reader *r);
+/* A hint, changes nothing: asks the processor for the memory the next
+ * gw_trace_read() touches (a gateway reading thousands of traces one row
+ * each in turn calls it a reader ahead). */
+void gw_trace_prefetch(const gw_trace_reader *r);
 const gw_trace_stats *gw_trace_stats_get(const gw_trace_reader *r);
 /* Message of the most recent error, and of the first bad row ("" when
  * none). */
