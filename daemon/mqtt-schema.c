@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <jansson.h>
+#include <locale.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "json-out.h"
 #include "mqtt-schema.h"
 #include "stream-clock.h"
 
@@ -96,7 +99,7 @@ char *mqtt_payload_fog(const FogPayload *p)
         return dump(o);
 }
 
-char *mqtt_payload_window(const WindowPayload *p)
+char *mqtt_payload_window_json(const WindowPayload *p)
 {
         json_t *o = common(&p->c);
         if (!o)
@@ -109,6 +112,201 @@ char *mqtt_payload_window(const WindowPayload *p)
                 json_object_set_new(probs, p->class_name[k], real(p->prob[k], 1e4));
         json_object_set_new(o, "p", probs);
         return dump(o);
+}
+
+/* ---- payloads without jansson -------------------------------------------- */
+
+/* With probabilities = yes every window of every device is published, and
+ * the stats list every device: as jansson trees they cost a dozen
+ * allocations per value (more than the window's inference; megabytes of
+ * small objects every stats interval at thousands of devices).  They are
+ * written with json-out.h, the same bytes as json_dumps(DUMP_FLAGS) of the
+ * trees (test-mqtt compares them with the builders below, kept as the
+ * reference).  A window whose classes repeat a name (jansson keeps the
+ * first key with the last value) goes through jansson. */
+
+#define WINDOW_PAYLOAD_MAX 4096
+
+static void out_rounded(JsonOut *o, const char *key, double x, double scale)
+{
+        /* real(): null when not finite, left out when the rounding is not */
+        if (!isfinite(x))
+                json_out_null(o, key);
+        else
+                json_out_real(o, key, round(x * scale) / scale);
+}
+
+static void out_common(JsonOut *o, const PayloadCommon *c)
+{
+        char iso[40];
+
+        json_out_int(o, "v", MQTT_SCHEMA_VERSION);
+        json_out_string(o, "gateway", c->gateway);
+        json_out_string(o, "device", c->device);
+        json_out_string(o, "time", format_iso8601(c->wall_ns, iso, sizeof iso));
+        json_out_int(o, "time_ms", (long long) (c->wall_ns / 1000000));
+        out_rounded(o, "stream_s", c->stream_s, 1e3);
+        if (c->model_id) {
+                json_out_object(o, "model");
+                json_out_string(o, "id", c->model_id);
+                json_out_string(o, "version", c->model_version ? c->model_version : "");
+                json_out_close(o);
+        }
+}
+
+char *mqtt_payload_window(const WindowPayload *p)
+{
+        char buf[WINDOW_PAYLOAD_MAX];
+        JsonOut o;
+
+        for (int k = 0; k < p->classes; k++)
+                for (int j = 0; j < k; j++)
+                        if (!strcmp(p->class_name[j], p->class_name[k]))
+                                return mqtt_payload_window_json(p);
+        json_out_fixed(&o, buf, sizeof buf);
+        json_out_open(&o);
+        out_common(&o, &p->c);
+        json_out_int(&o, "window", (long long) p->index);
+        json_out_string(&o, "top", p->top >= 0 && p->top < p->classes ? p->class_name[p->top] : "");
+        json_out_object(&o, "p");
+        for (int k = 0; k < p->classes; k++)
+                if (json_utf8_valid(p->class_name[k]))
+                        out_rounded(&o, p->class_name[k], p->prob[k], 1e4);
+        json_out_close(&o);
+        json_out_close(&o);
+        if (!json_out_finish(&o))
+                return mqtt_payload_window_json(p);
+        return strdup(buf);
+}
+
+/* The stats as jansson built them: the reference for the writer below. */
+char *mqtt_payload_stats_json(const StatsPayload *p)
+{
+        char iso[40];
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "v", json_integer(MQTT_SCHEMA_VERSION));
+        json_object_set_new(o, "gateway", json_string(p->gateway));
+        json_object_set_new(o, "time", json_string(format_iso8601(p->wall_ns, iso, sizeof iso)));
+        json_object_set_new(o, "time_ms", json_integer(p->wall_ns / 1000000));
+        json_object_set_new(o, "version", json_string(p->version));
+        json_object_set_new(o, "uptime_s", json_integer((json_int_t) p->uptime_s));
+        json_object_set_new(o, "events", json_integer((json_int_t) p->events));
+
+        json_t *mq = json_object();
+        json_object_set_new(mq, "published", json_integer((json_int_t) p->mqtt.published));
+        json_object_set_new(mq, "delivered", json_integer((json_int_t) p->mqtt.delivered));
+        json_object_set_new(mq, "queued", json_integer((json_int_t) p->mqtt.queued));
+        json_object_set_new(mq, "dropped", json_integer((json_int_t) p->mqtt.dropped));
+        json_object_set_new(mq, "dropped_qos0", json_integer((json_int_t) p->mqtt.dropped_qos0));
+        json_object_set_new(mq, "connects", json_integer((json_int_t) p->mqtt.connects));
+        json_object_set_new(mq, "connect_failures", json_integer((json_int_t) p->mqtt.connect_failures));
+        json_object_set_new(o, "mqtt", mq);
+
+        json_t *lj = json_object();
+        json_object_set_new(lj, "events", json_integer((json_int_t) p->lag_events));
+        json_object_set_new(lj, "p50_ms", json_real(p->lag_p50_ms));
+        json_object_set_new(lj, "p99_ms", json_real(p->lag_p99_ms));
+        json_object_set_new(lj, "max_ms", json_real(p->lag_max_ms));
+        json_object_set_new(o, "lag", lj);
+
+        json_t *devs = json_object();
+        for (size_t i = 0; i < p->n_devices; i++) {
+                StatsDevice d;
+                p->device(p->userdata, i, &d);
+                json_t *dj = json_object();
+                json_object_set_new(dj, "source", json_string(d.source));
+                json_object_set_new(dj, "connected", json_boolean(d.connected));
+                json_object_set_new(dj, "sample_rate", json_real(d.sample_rate));
+                json_object_set_new(dj, "samples", json_integer((json_int_t) d.samples));
+                json_object_set_new(dj, "windows", json_integer((json_int_t) d.windows));
+                json_object_set_new(dj, "activity", d.activity ? json_string(d.activity) : json_null());
+                json_object_set_new(dj, "freeze_active", json_boolean(d.freeze_active));
+                json_object_set_new(dj, "freeze_episodes", json_integer(d.freeze_episodes));
+                json_object_set_new(dj, "link", json_string(d.link));
+                json_object_set_new(dj, "source_rate", json_real(d.source_rate));
+                json_object_set_new(dj, "packets", json_integer((json_int_t) d.packets));
+                json_object_set_new(dj, "packets_lost", json_integer((json_int_t) d.packets_lost));
+                json_object_set_new(dj, "packets_malformed", json_integer((json_int_t) d.packets_malformed));
+                json_object_set_new(dj, "reconnects", json_integer((json_int_t) d.reconnects));
+                if (d.has_frontend) {
+                        json_object_set_new(dj, "gaps", json_integer((json_int_t) d.gaps));
+                        json_object_set_new(dj, "dropped_samples", json_integer((json_int_t) d.dropped_samples));
+                }
+                json_object_set_new(devs, d.id, dj);
+        }
+        json_object_set_new(o, "devices", devs);
+        return dump(o);
+}
+
+/* Device ids are unique within a configuration (one section each); the
+ * writer relies on it (jansson would keep one key per id). */
+char *mqtt_payload_stats(const StatsPayload *p)
+{
+        char iso[40];
+        JsonOut o;
+
+        json_out_growing(&o, 512 + 512 * p->n_devices);
+        json_out_open(&o);
+        json_out_int(&o, "v", MQTT_SCHEMA_VERSION);
+        json_out_string(&o, "gateway", p->gateway);
+        json_out_string(&o, "time", format_iso8601(p->wall_ns, iso, sizeof iso));
+        json_out_int(&o, "time_ms", (long long) (p->wall_ns / 1000000));
+        json_out_string(&o, "version", p->version);
+        json_out_int(&o, "uptime_s", (long long) p->uptime_s);
+        json_out_int(&o, "events", (long long) p->events);
+
+        json_out_object(&o, "mqtt");
+        json_out_int(&o, "published", (long long) p->mqtt.published);
+        json_out_int(&o, "delivered", (long long) p->mqtt.delivered);
+        json_out_int(&o, "queued", (long long) p->mqtt.queued);
+        json_out_int(&o, "dropped", (long long) p->mqtt.dropped);
+        json_out_int(&o, "dropped_qos0", (long long) p->mqtt.dropped_qos0);
+        json_out_int(&o, "connects", (long long) p->mqtt.connects);
+        json_out_int(&o, "connect_failures", (long long) p->mqtt.connect_failures);
+        json_out_close(&o);
+
+        json_out_object(&o, "lag");
+        json_out_int(&o, "events", (long long) p->lag_events);
+        json_out_real(&o, "p50_ms", p->lag_p50_ms);
+        json_out_real(&o, "p99_ms", p->lag_p99_ms);
+        json_out_real(&o, "max_ms", p->lag_max_ms);
+        json_out_close(&o);
+
+        json_out_object(&o, "devices");
+        for (size_t i = 0; i < p->n_devices; i++) {
+                StatsDevice d;
+                p->device(p->userdata, i, &d);
+                if (!json_utf8_valid(d.id))
+                        continue;
+                json_out_object(&o, d.id);
+                json_out_string(&o, "source", d.source);
+                json_out_bool(&o, "connected", d.connected);
+                json_out_real(&o, "sample_rate", d.sample_rate);
+                json_out_int(&o, "samples", (long long) d.samples);
+                json_out_int(&o, "windows", (long long) d.windows);
+                if (d.activity)
+                        json_out_string(&o, "activity", d.activity);
+                else
+                        json_out_null(&o, "activity");
+                json_out_bool(&o, "freeze_active", d.freeze_active);
+                json_out_int(&o, "freeze_episodes", (long long) d.freeze_episodes);
+                json_out_string(&o, "link", d.link);
+                json_out_real(&o, "source_rate", d.source_rate);
+                json_out_int(&o, "packets", (long long) d.packets);
+                json_out_int(&o, "packets_lost", (long long) d.packets_lost);
+                json_out_int(&o, "packets_malformed", (long long) d.packets_malformed);
+                json_out_int(&o, "reconnects", (long long) d.reconnects);
+                if (d.has_frontend) {
+                        json_out_int(&o, "gaps", (long long) d.gaps);
+                        json_out_int(&o, "dropped_samples", (long long) d.dropped_samples);
+                }
+                json_out_close(&o);
+        }
+        json_out_close(&o);
+        json_out_close(&o);
+        return json_out_finish(&o);
 }
 
 static json_t *component(const char *platform, const char *name, const char *uid, const char *state_topic)

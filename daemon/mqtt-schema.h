@@ -70,6 +70,45 @@ typedef struct {
 
 char *mqtt_payload_activity(const ActivityPayload *p);
 char *mqtt_payload_fog(const FogPayload *p);
+/* One device in the stats. */
+typedef struct {
+        const char *id;
+        const char *source;             /* the source's address */
+        bool connected;
+        double sample_rate;
+        uint64_t samples, windows;
+        const char *activity;           /* NULL: none yet */
+        bool freeze_active;
+        uint32_t freeze_episodes;
+        const char *link;
+        double source_rate;
+        uint64_t packets, packets_lost, packets_malformed, reconnects;
+        bool has_frontend;              /* gaps and dropped_samples are known */
+        uint64_t gaps, dropped_samples;
+} StatsDevice;
+
+typedef struct {
+        const char *gateway;
+        const char *version;
+        int64_t wall_ns;
+        uint64_t uptime_s, events;
+        struct {
+                uint64_t published, delivered, queued, dropped, dropped_qos0, connects, connect_failures;
+        } mqtt;
+        uint64_t lag_events;
+        double lag_p50_ms, lag_p99_ms, lag_max_ms;
+        size_t n_devices;
+        /* Fills device i (0..n_devices-1), asked for once each, in order. */
+        void (*device)(void *userdata, size_t i, StatsDevice *ret);
+        void *userdata;
+} StatsPayload;
+
+/* Written without jansson (every window of every device, and every device
+ * in the stats, go through them), the same bytes as the _json builders,
+ * which stay as their reference (test-mqtt). */
 char *mqtt_payload_window(const WindowPayload *p);
+char *mqtt_payload_window_json(const WindowPayload *p);
+char *mqtt_payload_stats(const StatsPayload *p);
+char *mqtt_payload_stats_json(const StatsPayload *p);
 /* Home Assistant device-based discovery; the topic goes into topic. */
 char *mqtt_payload_discovery(const DiscoveryPayload *p, char *topic, size_t topic_len);

@@ -5,7 +5,7 @@
  * every device, so a restarted broker or dashboard catches up. */
 
 #include <errno.h>
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,82 +165,70 @@ static void clear_device(MqttSink *s, Device *d)
         }
 }
 
-static json_t *stats_json(MqttSink *s)
+static void stats_device(void *userdata, size_t i, StatsDevice *ret)
 {
-        Manager *m = s->base.manager;
-        const MqttClientStats *ms = mqtt_client_stats(s->client);
-        char iso[40];
-        int64_t now = wall_clock_ns();
+        Manager *m = userdata;
+        Device *d = m->devices[i];
+        SourceStats st;
 
-        json_t *o = json_object();
-        json_object_set_new(o, "v", json_integer(MQTT_SCHEMA_VERSION));
-        json_object_set_new(o, "gateway", json_string(s->gateway));
-        json_object_set_new(o, "time", json_string(format_iso8601(now, iso, sizeof iso)));
-        json_object_set_new(o, "time_ms", json_integer(now / 1000000));
-        json_object_set_new(o, "version", json_string(gw_version()));
-        json_object_set_new(o, "uptime_s", json_integer((json_int_t) (manager_uptime_usec(m) / 1000000)));
-        json_object_set_new(o, "events", json_integer((json_int_t) m->stats.events));
-
-        json_t *mq = json_object();
-        json_object_set_new(mq, "published", json_integer((json_int_t) ms->published));
-        json_object_set_new(mq, "delivered", json_integer((json_int_t) ms->delivered));
-        json_object_set_new(mq, "queued", json_integer((json_int_t) ms->queued));
-        json_object_set_new(mq, "dropped", json_integer((json_int_t) ms->dropped));
-        json_object_set_new(mq, "dropped_qos0", json_integer((json_int_t) ms->dropped_qos0));
-        json_object_set_new(mq, "connects", json_integer((json_int_t) ms->connects));
-        json_object_set_new(mq, "connect_failures", json_integer((json_int_t) ms->connect_failures));
-        json_object_set_new(o, "mqtt", mq);
-
-        const EventLag *lag = &m->lag;
-        json_t *lj = json_object();
-        json_object_set_new(lj, "events", json_integer((json_int_t) lag->n));
-        json_object_set_new(lj, "p50_ms", json_real((double) event_lag_quantile(lag, 0.5) / 1e6));
-        json_object_set_new(lj, "p99_ms", json_real((double) event_lag_quantile(lag, 0.99) / 1e6));
-        json_object_set_new(lj, "max_ms", json_real((double) lag->max_ns / 1e6));
-        json_object_set_new(o, "lag", lj);
-
-        json_t *devs = json_object();
-        for (size_t i = 0; i < m->n_devices; i++) {
-                Device *d = m->devices[i];
-                json_t *dj = json_object();
-                json_object_set_new(dj, "source", json_string(device_source_address(d)));
-                json_object_set_new(dj, "connected", json_boolean(d->connected));
-                json_object_set_new(dj, "sample_rate", json_real(d->desc.rate_hz));
-                json_object_set_new(dj, "samples", json_integer((json_int_t) d->samples));
-                json_object_set_new(dj, "windows", json_integer((json_int_t) d->windows));
-                json_object_set_new(dj, "activity", d->activity >= 0 ? json_string(d->activity_name) : json_null());
-                json_object_set_new(dj, "freeze_active", json_boolean(d->freeze_active));
-                json_object_set_new(dj, "freeze_episodes", json_integer(d->freeze_episodes));
-                SourceStats st;
-                device_source_stats(d, &st);
-                json_object_set_new(dj, "link", json_string(st.link));
-                json_object_set_new(dj, "source_rate", json_real(st.rate_hz));
-                json_object_set_new(dj, "packets", json_integer((json_int_t) st.packets));
-                json_object_set_new(dj, "packets_lost", json_integer((json_int_t) st.packets_lost));
-                json_object_set_new(dj, "packets_malformed", json_integer((json_int_t) st.packets_malformed));
-                json_object_set_new(dj, "reconnects", json_integer((json_int_t) st.reconnects));
-                for (int t = 0; t < _MODEL_TASK_MAX; t++) {
-                        if (!d->pipeline[t])
-                                continue;
-                        const gw_frontend_stats *fs = pipeline_frontend_stats(d->pipeline[t]);
-                        json_object_set_new(dj, "gaps", json_integer((json_int_t) fs->gaps));
-                        json_object_set_new(dj, "dropped_samples",
-                                            json_integer((json_int_t) (fs->duplicates + fs->out_of_order +
-                                                                       fs->non_finite)));
-                        break;
-                }
-                json_object_set_new(devs, d->id, dj);
+        device_source_stats(d, &st);
+        *ret = (StatsDevice) {
+                .id = d->id,
+                .source = device_source_address(d),
+                .connected = d->connected,
+                .sample_rate = d->desc.rate_hz,
+                .samples = d->samples,
+                .windows = d->windows,
+                .activity = d->activity >= 0 ? d->activity_name : NULL,
+                .freeze_active = d->freeze_active,
+                .freeze_episodes = d->freeze_episodes,
+                .link = st.link,
+                .source_rate = st.rate_hz,
+                .packets = st.packets,
+                .packets_lost = st.packets_lost,
+                .packets_malformed = st.packets_malformed,
+                .reconnects = st.reconnects,
+        };
+        for (int t = 0; t < _MODEL_TASK_MAX; t++) {
+                if (!d->pipeline[t])
+                        continue;
+                const gw_frontend_stats *fs = pipeline_frontend_stats(d->pipeline[t]);
+                ret->has_frontend = true;
+                ret->gaps = fs->gaps;
+                ret->dropped_samples = fs->duplicates + fs->out_of_order + fs->non_finite;
+                break;
         }
-        json_object_set_new(o, "devices", devs);
-        return o;
 }
 
 static void publish_stats(MqttSink *s)
 {
-        json_t *o = stats_json(s);
-        char *payload = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        json_decref(o);
-        publish(s, s->stats, payload, 0, true, false);
+        Manager *m = s->base.manager;
+        const MqttClientStats *ms = mqtt_client_stats(s->client);
+        const EventLag *lag = &m->lag;
+        StatsPayload p = {
+                .gateway = s->gateway,
+                .version = gw_version(),
+                .wall_ns = wall_clock_ns(),
+                .uptime_s = manager_uptime_usec(m) / 1000000,
+                .events = m->stats.events,
+                .mqtt = {
+                        .published = ms->published,
+                        .delivered = ms->delivered,
+                        .queued = ms->queued,
+                        .dropped = ms->dropped,
+                        .dropped_qos0 = ms->dropped_qos0,
+                        .connects = ms->connects,
+                        .connect_failures = ms->connect_failures,
+                },
+                .lag_events = lag->n,
+                .lag_p50_ms = (double) event_lag_quantile(lag, 0.5) / 1e6,
+                .lag_p99_ms = (double) event_lag_quantile(lag, 0.99) / 1e6,
+                .lag_max_ms = (double) lag->max_ns / 1e6,
+                .n_devices = m->n_devices,
+                .device = stats_device,
+                .userdata = m,
+        };
+        publish(s, s->stats, mqtt_payload_stats(&p), 0, true, false);
 }
 
 /* ---- client callbacks ---------------------------------------------------- */

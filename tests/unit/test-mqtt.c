@@ -171,6 +171,114 @@ static void test_window_payload(void)
         json_decref(o);
 }
 
+/* The window writer against the jansson tree it replaces, byte for byte. */
+static void assert_window_same(const WindowPayload *p)
+{
+        char *fast = mqtt_payload_window(p), *ref = mqtt_payload_window_json(p);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fast);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+        CU_ASSERT_STRING_EQUAL(fast, ref);
+        free(fast);
+        free(ref);
+}
+
+static void test_window_payload_bytes_as_jansson(void)
+{
+        static const char two[2][GW_NAME_MAX] = { "no_freeze", "freeze" };
+        float prob[3];
+        WindowPayload p = { .c = common(), .index = 0, .classes = 2, .class_name = two, .prob = prob, .top = 1 };
+
+        /* every probability the rounding to 1e-4 can give, and between */
+        for (int k = 0; k <= 100000; k++) {
+                prob[0] = (float) k / 100000.0f;
+                prob[1] = 1.0f - prob[0];
+                p.index = (uint64_t) k * 7919;
+                assert_window_same(&p);
+        }
+        /* stream seconds of every magnitude, negative, huge, not finite */
+        const double stream[] = { 0, -0.0, 0.0004, 0.0005, 1, 12.3456, 999999.4, 999999.6, 123456789.123,
+                                  -42.5, 1e-7, 1e21, -1e300, 1.7e308, NAN, INFINITY };
+        for (size_t i = 0; i < sizeof stream / sizeof stream[0]; i++) {
+                p.c.stream_s = stream[i];
+                p.c.wall_ns = INT64_C(1700000000123456789) - (int64_t) i * INT64_C(86400000000000);
+                assert_window_same(&p);
+        }
+        /* no model, no version, no valid top, three classes, odd values */
+        prob[0] = -0.0f;
+        prob[1] = NAN;
+        prob[2] = 1.5f;
+        p.c.model_id = NULL;
+        p.classes = 3;
+        p.class_name = classes;
+        p.top = 7;
+        assert_window_same(&p);
+        p.c.model_id = "m";
+        p.c.model_version = NULL;
+        p.top = -1;
+        assert_window_same(&p);
+}
+
+static void test_window_payload_escapes_as_jansson(void)
+{
+        static const char odd[3][GW_NAME_MAX] = { "say \"hi\"", "back\\slash\ttab", "caf\xc3\xa9" };
+        static const char twice[2][GW_NAME_MAX] = { "same", "same" };
+        const float prob[3] = { 0.25f, 0.5f, 0.25f };
+        WindowPayload p = { .c = common(), .index = 3, .classes = 3, .class_name = odd, .prob = prob, .top = 0 };
+
+        assert_window_same(&p);
+        p.c.model_id = "model \x01 \"x\"";
+        assert_window_same(&p);
+        p.classes = 2;
+        p.class_name = twice;
+        assert_window_same(&p);
+}
+
+static const StatsDevice stats_devices[] = {
+        { .id = "w0001", .source = "replay:/var/lib/gaitway/w1.csv", .connected = true, .sample_rate = 50,
+          .samples = 123456789, .windows = 42, .activity = "WALKING", .freeze_episodes = 3, .link = "streaming",
+          .has_frontend = true, .gaps = 2, .dropped_samples = 7 },
+        { .id = "ankle.left", .source = "ble:C0:FF:EE:00:00:01/gaitway", .sample_rate = 64.001, .link = "waiting",
+          .source_rate = 1e-7, .packets = UINT64_MAX, .packets_lost = 5, .reconnects = 1, .freeze_active = true },
+        /* what jansson escapes or refuses: quotes, control characters, bytes
+         * that are not UTF-8, a rate that is not finite */
+        { .id = "odd", .source = "replay:/tmp/\"a\"\\b\x01\x1f\t\n/caf\xc3\xa9.csv", .sample_rate = NAN,
+          .activity = "bad \xff name", .link = "x", .source_rate = INFINITY, .has_frontend = true },
+        { .id = "bad-\xc0\xaf-id", .source = "s", .link = "l" },
+        { .id = "surrogate", .source = "\xed\xa0\x80", .link = "\xf4\x90\x80\x80", .activity = "\xe2\x82\xac" },
+};
+
+static void stats_device(void *userdata, size_t i, StatsDevice *ret)
+{
+        *ret = stats_devices[i];
+}
+
+static void test_stats_payload_bytes_as_jansson(void)
+{
+        StatsPayload p = {
+                .gateway = "gw1",
+                .version = "0.9.1",
+                .wall_ns = INT64_C(1700000000123456789),
+                .uptime_s = 86400,
+                .events = 17,
+                .mqtt = { .published = 1000, .delivered = 990, .queued = 10, .dropped = 1, .dropped_qos0 = 2,
+                          .connects = 3, .connect_failures = 4 },
+                .lag_events = 31000,
+                .lag_p50_ms = 0.5,
+                .lag_p99_ms = 12.345678,
+                .lag_max_ms = 1234567.0,
+                .device = stats_device,
+        };
+        for (size_t n = 0; n <= sizeof stats_devices / sizeof stats_devices[0]; n++) {
+                p.n_devices = n;
+                char *fast = mqtt_payload_stats(&p), *ref = mqtt_payload_stats_json(&p);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(fast);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+                CU_ASSERT_STRING_EQUAL(fast, ref);
+                free(fast);
+                free(ref);
+        }
+}
+
 static void test_discovery_payload(void)
 {
         char topic[MQTT_TOPIC_MAX];
@@ -401,6 +509,12 @@ void gw_test_register(void)
         gw_test_add(s, "a FoG end has its duration and short flag", test_fog_end_payload);
         gw_test_add(s, "a non-finite number is written as null", test_non_finite_confidence_is_null);
         gw_test_add(s, "a window carries every class probability and the top class", test_window_payload);
+        gw_test_add(s, "a window payload has jansson's bytes for every probability and time",
+                    test_window_payload_bytes_as_jansson);
+        gw_test_add(s, "a window payload with strings to escape or a repeated class is jansson's",
+                    test_window_payload_escapes_as_jansson);
+        gw_test_add(s, "the stats have jansson's bytes, strings escaped or left out as jansson does",
+                    test_stats_payload_bytes_as_jansson);
         gw_test_add(s, "discovery describes the device, activity enum, FoG event, availability",
                     test_discovery_payload);
         gw_test_add(s, "discovery of an activity-only device has no FoG entity", test_discovery_without_fog);
