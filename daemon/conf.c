@@ -160,19 +160,35 @@ static int parse_models(void *field, const char *v, const char *base_dir, char *
         return 0;
 }
 
+/* Renames and units are kept in as many slots as were given: a gateway
+ * keeps thousands of device sections, most without either. */
+static int keep_words(char (*words)[32], int n, char (**ret)[32])
+{
+        char (*w)[32] = malloc((size_t) n * sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        memcpy(w, words, (size_t) n * sizeof *w);
+        free(*ret);
+        *ret = w;
+        return 0;
+}
+
 static int parse_names(void *field, const char *v, const char *base_dir, char *err, size_t errlen)
 {
         DeviceConf *d = (DeviceConf *) ((char *) field - offsetof(DeviceConf, n_names));
-        int n = conf_split(v, d->names, GW_MAX_INPUTS, err, errlen);
+        char names[GW_MAX_INPUTS][32];
+        int n = conf_split(v, names, GW_MAX_INPUTS, err, errlen);
         if (n < 0)
                 return n;
         if (n == 0)
                 return gw_error(err, errlen, EINVAL, "expected a list of channel names");
         for (int i = 0; i < n; i++)
                 for (int j = 0; j < i; j++)
-                        if (!strcmp(d->names[i], d->names[j]))
+                        if (!strcmp(names[i], names[j]))
                                 return gw_error(err, errlen, EINVAL, "channel '%s' named twice",
-                                                d->names[i]);
+                                                names[i]);
+        if (keep_words(names, n, &d->names) < 0)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
         d->n_names = n;
         return 0;
 }
@@ -180,7 +196,8 @@ static int parse_names(void *field, const char *v, const char *base_dir, char *e
 static int parse_units(void *field, const char *v, const char *base_dir, char *err, size_t errlen)
 {
         DeviceConf *d = (DeviceConf *) ((char *) field - offsetof(DeviceConf, n_units));
-        int n = conf_split(v, d->units, GW_MAX_INPUTS, err, errlen);
+        char units[GW_MAX_INPUTS][32];
+        int n = conf_split(v, units, GW_MAX_INPUTS, err, errlen);
         if (n < 0)
                 return n;
         if (n == 0)
@@ -188,12 +205,14 @@ static int parse_units(void *field, const char *v, const char *base_dir, char *e
         for (int i = 0; i < n; i++) {
                 double f;
                 /* Accept only units the front end can convert. */
-                if (gw_unit_factor(d->units[i], "m/s^2", &f) < 0 &&
-                    gw_unit_factor(d->units[i], "rad/s", &f) < 0)
+                if (gw_unit_factor(units[i], "m/s^2", &f) < 0 &&
+                    gw_unit_factor(units[i], "rad/s", &f) < 0)
                         return gw_error(err, errlen, EINVAL,
                                         "unknown unit '%s' (m/s^2, g, mg, rad/s, deg/s, mrad/s)",
-                                        d->units[i]);
+                                        units[i]);
         }
+        if (keep_words(units, n, &d->units) < 0)
+                return gw_error(err, errlen, ENOMEM, "out of memory");
         d->n_units = n;
         return 0;
 }
@@ -1167,6 +1186,8 @@ Config *config_free(Config *c)
                         d->source->conf_free(d->source_conf);
                 free(d->file);
                 free(d->fingerprint);
+                free(d->names);
+                free(d->units);
         }
         free(c->devices);
         if (c->mqtt_fingerprint) {

@@ -92,9 +92,9 @@ typedef struct DeviceConf {
 
         double sample_rate;              /* 0 = as the source says */
         int n_names;                     /* channel renames, in source order */
-        char names[GW_MAX_INPUTS][32];
+        char (*names)[32];               /* [n_names] */
         int n_units;                     /* unit overrides, in source order */
-        char units[GW_MAX_INPUTS][32];
+        char (*units)[32];               /* [n_units] */
         bool has_mount;
         double mount[3][3];
         double max_gap;                  /* seconds; 0 = front-end default */

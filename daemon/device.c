@@ -133,7 +133,18 @@ static void on_ended(void *userdata, int error, const char *err)
 static bool on_busy(void *userdata)
 {
         Device *d = userdata;
-        return manager_busy(d->manager);
+        if (!manager_busy(d->manager))
+                return false;
+        manager_device_waits(d->manager, d);
+        return true;
+}
+
+static void on_prefetch(void *userdata)
+{
+        Device *d = userdata;
+        for (int i = 0; i < d->n_hot; i++)
+                for (size_t off = 0; off < d->hot_bytes[i]; off += 64)
+                        __builtin_prefetch((const char *) d->hot[i] + off);
 }
 
 static const SourceCallbacks source_callbacks = {
@@ -141,12 +152,14 @@ static const SourceCallbacks source_callbacks = {
         .connected = on_connected,
         .ended = on_ended,
         .busy = on_busy,
+        .prefetch = on_prefetch,
 };
 
 int device_new(Manager *m, const DeviceConf *conf, const DeviceModels *models, Device **ret,
                char *err, size_t errlen)
 {
         char reason[GW_ERR_MAX];
+        gw_source_desc desc;
         Device *d = calloc(1, sizeof *d);
         int r;
 
@@ -177,7 +190,7 @@ int device_new(Manager *m, const DeviceConf *conf, const DeviceModels *models, D
                 device_free(d);
                 return gw_error(err, errlen, -r, "device %s: %s", conf->id, reason);
         }
-        r = source_desc_apply(conf, conf->source->describe(d->source), &d->desc, reason, sizeof reason);
+        r = source_desc_apply(conf, conf->source->describe(d->source), &desc, reason, sizeof reason);
         if (r < 0) {
                 device_free(d);
                 return gw_error(err, errlen, -r, "%s:%u: [device %s] %s", conf->file, conf->line, conf->id,
@@ -190,7 +203,7 @@ int device_new(Manager *m, const DeviceConf *conf, const DeviceModels *models, D
                         .model = models->model[t],
                         .engine = models->engine[t],
                         .task = (ModelTask) t,
-                        .source = &d->desc,
+                        .source = &desc,
                         .activity = &conf->activity,
                         .fog = &conf->fog,
                         .fog_class = conf->fog_class,
@@ -204,7 +217,10 @@ int device_new(Manager *m, const DeviceConf *conf, const DeviceModels *models, D
                                         model_task_name((ModelTask) t), reason);
                 }
                 d->model[t] = models->model[t];
+                d->n_hot += pipeline_hot_memory(d->pipeline[t], d->hot + d->n_hot, d->hot_bytes + d->n_hot,
+                                                PIPELINE_HOT_BLOCKS);
         }
+        d->desc.rate_hz = desc.rate_hz;
         *ret = d;
         return 0;
 }

@@ -26,12 +26,17 @@ struct Device {
         const DeviceConf *conf;                     /* owned by the manager's config */
         char id[CONF_ID_MAX];
         Source *source;
-        gw_source_desc desc;                        /* after renames and overrides */
+        /* What the sinks show of the source description (after renames and
+         * overrides); the pipelines keep what they need of the rest. */
+        struct {
+                double rate_hz;
+        } desc;
         Pipeline *pipeline[_MODEL_TASK_MAX];
         const gw_model *model[_MODEL_TASK_MAX];
         void *sink_data[SINK_KINDS];                /* each sink's per-device data */
 
         bool started, connected, ended;
+        bool waiting;                               /* in the manager's waiting list */
         uint64_t samples;
         int64_t last_t_ns;
         StreamClock clock;
@@ -47,6 +52,11 @@ struct Device {
         float freeze_confidence;
         int64_t freeze_since_wall_ns;
         uint64_t windows;
+
+        /* The pipelines' memory a sample touches (SourceCallbacks.prefetch). */
+        int n_hot;
+        const void *hot[PIPELINE_HOT_BLOCKS * _MODEL_TASK_MAX];
+        size_t hot_bytes[PIPELINE_HOT_BLOCKS * _MODEL_TASK_MAX];
 };
 
 /* Opens the source and binds every model's front end to it.  Errors name the

@@ -175,10 +175,49 @@ bool manager_busy(Manager *m)
         return false;
 }
 
+/* Room in the waiting list for n devices (before a configuration with n
+ * devices is committed: adding to it never allocates). */
+static int waiting_reserve(Manager *m, size_t n)
+{
+        if (n <= m->waiting_cap)
+                return 0;
+        Device **w = realloc(m->waiting, n * sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        m->waiting = w;
+        m->waiting_cap = n;
+        return 0;
+}
+
+static void waiting_forget(Manager *m, Device *d)
+{
+        if (!d->waiting)
+                return;
+        for (size_t i = 0; i < m->n_waiting; i++)
+                if (m->waiting[i] == d) {
+                        m->waiting[i] = m->waiting[--m->n_waiting];
+                        break;
+                }
+        d->waiting = false;
+}
+
+void manager_device_waits(Manager *m, Device *d)
+{
+        if (d->waiting || m->n_waiting >= m->waiting_cap)
+                return;
+        d->waiting = true;
+        m->waiting[m->n_waiting++] = d;
+}
+
+/* Only the devices told to wait: with thousands of devices, resuming every
+ * one at each drain touched every device's memory. */
 void manager_sink_drained(Manager *m)
 {
-        for (size_t i = 0; i < m->n_devices; i++)
-                device_resume(m->devices[i]);
+        while (m->n_waiting > 0) {
+                Device *d = m->waiting[--m->n_waiting];
+                d->waiting = false;
+                device_resume(d);
+        }
 }
 
 void manager_sink_stopped(Manager *m, Sink *s)
@@ -277,6 +316,7 @@ Manager *manager_free(Manager *m)
                 free(m->sink_fp[i]);
         }
         devices_free(m->devices, m->n_devices);
+        free(m->waiting);
         model_slots_free(m->models, NULL);
         config_free(m->config);
         free(m);
@@ -381,6 +421,8 @@ int manager_start(Manager *m)
                 log_error("%s", err);
                 return r;
         }
+        if (waiting_reserve(m, m->config->n_devices) < 0)
+                return log_error_errno(ENOMEM, "out of memory");
         m->n_devices = m->config->n_devices;
         for (int i = 0; i < SINK_KINDS; i++) {
                 r = manager_create_sink(m, i);
@@ -461,6 +503,10 @@ int manager_reload(Manager *m, char *err, size_t errlen)
         r = config_read(m, &nc, err, errlen);
         if (r < 0)
                 goto fail;
+        if (waiting_reserve(m, nc->n_devices) < 0) {
+                r = gw_error(err, errlen, ENOMEM, "out of memory");
+                goto fail;
+        }
         r = models_load(nc, m->models, nm, err, errlen);
         if (r < 0)
                 goto fail;
@@ -479,6 +525,7 @@ int manager_reload(Manager *m, char *err, size_t errlen)
                 if (still)
                         continue;
                 device_stop(old);
+                waiting_forget(m, old);
                 Event e = { .type = EVENT_DEVICE_REMOVED, .device = old };
                 manager_emit(m, &e);
                 log_info("device %s: removed", old->id);

@@ -42,6 +42,10 @@ struct Manager {
         ModelSlot models[_MODEL_TASK_MAX];
         Device **devices;
         size_t n_devices;
+        /* Devices whose source was told to wait (busy) and awaits a resume;
+         * room for every device. */
+        Device **waiting;
+        size_t n_waiting, waiting_cap;
         Sink *sinks[SINK_KINDS];
         char *sink_fp[SINK_KINDS];      /* configuration each sink was made from */
 
@@ -80,6 +84,8 @@ void manager_shutdown(Manager *m, int exit_code);
 
 void manager_emit(Manager *m, const Event *e);
 bool manager_busy(Manager *m);
+/* A source of d was told to wait: it is resumed when the sinks drain. */
+void manager_device_waits(Manager *m, Device *d);
 void manager_sink_drained(Manager *m);
 void manager_sink_stopped(Manager *m, Sink *s);
 void manager_device_ended(Manager *m, Device *d, int error, const char *err);

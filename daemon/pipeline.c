@@ -21,8 +21,10 @@ struct Pipeline {
         size_t window_bytes;
         bool uses_scratch;
 
-        gw_activity_tracker act;
-        gw_fog_tracker fog;
+        /* The task's decision state, the other NULL (the activity tracker
+         * is four times the freeze tracker: not both per pipeline). */
+        gw_activity_tracker *act;
+        gw_fog_tracker *fog;
         uint64_t windows;
 };
 
@@ -190,10 +192,19 @@ int pipeline_new(const PipelineParams *pp, Pipeline **ret, char *err, size_t err
         }
         scratch.users++;
         p->uses_scratch = true;
-        if (p->task == MODEL_ACTIVITY)
-                gw_activity_init(&p->act, pp->activity, p->K);
-        else
-                gw_fog_init(&p->fog, pp->fog);
+        if (p->task == MODEL_ACTIVITY) {
+                p->act = malloc(sizeof *p->act);
+                if (p->act)
+                        gw_activity_init(p->act, pp->activity, p->K);
+        } else {
+                p->fog = malloc(sizeof *p->fog);
+                if (p->fog)
+                        gw_fog_init(p->fog, pp->fog);
+        }
+        if (!p->act && !p->fog) {
+                pipeline_free(p);
+                return gw_error(err, errlen, ENOMEM, "out of memory");
+        }
         *ret = p;
         return 0;
 }
@@ -204,6 +215,8 @@ Pipeline *pipeline_free(Pipeline *p)
                 return NULL;
         gw_frontend_free(p->fe);
         gw_window_free(p->win);
+        free(p->act);
+        free(p->fog);
         if (p->uses_scratch && --scratch.users == 0)
                 scratch_free();
         free(p);
@@ -229,11 +242,11 @@ static void pipeline_window(Pipeline *p, const gw_window_meta *meta)
 
         if (p->task == MODEL_ACTIVITY) {
                 gw_activity_event ev;
-                if (gw_activity_update(&p->act, scratch.prob, meta->t_last_ns, &ev) == 1 && p->cb.activity)
+                if (gw_activity_update(p->act, scratch.prob, meta->t_last_ns, &ev) == 1 && p->cb.activity)
                         p->cb.activity(p->userdata, p, &ev);
         } else {
                 gw_fog_event ev;
-                if (gw_fog_update(&p->fog, scratch.prob[p->fog_class], meta->t_first_ns, meta->t_last_ns, &ev) == 1 &&
+                if (gw_fog_update(p->fog, scratch.prob[p->fog_class], meta->t_first_ns, meta->t_last_ns, &ev) == 1 &&
                     p->cb.fog)
                         p->cb.fog(p->userdata, p, &ev);
         }
@@ -274,7 +287,7 @@ void pipeline_push_all(Pipeline *const *p, int count, size_t n, const int64_t *t
 void pipeline_finish(Pipeline *p, int64_t t_ns)
 {
         gw_fog_event ev;
-        if (p->task == MODEL_FOG && gw_fog_flush(&p->fog, t_ns, &ev) == 1 && p->cb.fog)
+        if (p->task == MODEL_FOG && gw_fog_flush(p->fog, t_ns, &ev) == 1 && p->cb.fog)
                 p->cb.fog(p->userdata, p, &ev);
 }
 
@@ -300,12 +313,12 @@ uint64_t pipeline_windows(const Pipeline *p)
 
 const gw_activity_tracker *pipeline_activity(const Pipeline *p)
 {
-        return p->task == MODEL_ACTIVITY ? &p->act : NULL;
+        return p->act;
 }
 
 const gw_fog_tracker *pipeline_fog(const Pipeline *p)
 {
-        return p->task == MODEL_FOG ? &p->fog : NULL;
+        return p->fog;
 }
 
 const gw_frontend_stats *pipeline_frontend_stats(const Pipeline *p)
@@ -313,8 +326,22 @@ const gw_frontend_stats *pipeline_frontend_stats(const Pipeline *p)
         return gw_frontend_stats_get(p->fe);
 }
 
+int pipeline_hot_memory(const Pipeline *p, const void **ptr, size_t *bytes, int max)
+{
+        const void *blocks[PIPELINE_HOT_BLOCKS] = { p, p->fe, p->win };
+        size_t sizes[PIPELINE_HOT_BLOCKS] = { sizeof *p, gw_frontend_state_bytes(p->fe), 128 };
+        int n = max < PIPELINE_HOT_BLOCKS ? max : PIPELINE_HOT_BLOCKS;
+
+        for (int i = 0; i < n; i++) {
+                ptr[i] = blocks[i];
+                bytes[i] = sizes[i];
+        }
+        return n;
+}
+
 size_t pipeline_state_bytes(const Pipeline *p)
 {
         /* The push scratch is the process's, not the device's. */
-        return sizeof *p + gw_frontend_state_bytes(p->fe) + gw_window_state_bytes(p->win);
+        return sizeof *p + (p->act ? sizeof *p->act : sizeof *p->fog) + gw_frontend_state_bytes(p->fe) +
+               gw_window_state_bytes(p->win);
 }

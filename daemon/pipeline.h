@@ -59,6 +59,11 @@ uint64_t pipeline_windows(const Pipeline *p);
 const gw_activity_tracker *pipeline_activity(const Pipeline *p);
 const gw_fog_tracker *pipeline_fog(const Pipeline *p);
 const gw_frontend_stats *pipeline_frontend_stats(const Pipeline *p);
+/* The memory one sample touches, as up to max blocks (ptr[i], bytes[i]):
+ * the pipeline, its front end, its window's bookkeeping (the window's ring
+ * takes one sample slot at a time).  Returns the blocks written. */
+#define PIPELINE_HOT_BLOCKS 3
+int pipeline_hot_memory(const Pipeline *p, const void **ptr, size_t *bytes, int max);
 /* Bytes of per-stream state (front end, window, buffers). */
 size_t pipeline_state_bytes(const Pipeline *p);
 

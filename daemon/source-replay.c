@@ -21,13 +21,17 @@
 /* A paced replay delivers the samples due, one or two per wake-up when it
  * keeps pace: a smaller batch buffer (per device), and as many samples per
  * catch-up wake-up as with full batches. */
-#define PACED_BATCH 16
+#define PACED_BATCH 8
 /* A paced replay up to this speed reads a few rows per wake-up: 1 KiB of
  * read buffer (16 rows of a 6-channel trace) instead of the reader's 8 KiB,
  * per device. */
 #define PACED_SMALL_BUFFER_SPEED 16
 #define PACED_BUFFER 1024
 #define CATCH_UP_SAMPLES 256    /* samples a paced replay delivers per wake-up at most */
+/* The paced replays of a loop share one timer (see "pacing" below), which
+ * wakes at most this often: replays due within this much of each other are
+ * served by one wake-up, each sample at most this late. */
+#define PACE_MIN_INTERVAL 0.001
 #define BAD_ROWS_LOGGED 10
 
 typedef struct {
@@ -59,12 +63,13 @@ typedef struct {
         void *userdata;
 
         gw_trace_reader *reader;
-        gw_source_desc desc;
+        double rate_hz;
         char *address;
         int n;
 
         ev_idle idle;
-        ev_timer timer;
+        struct Pacer *pacer;            /* paced replays: the loop's shared timer */
+        bool scheduled;                 /* in pacer->heap */
         bool running, paused, ended;
 
         int batch;                      /* capacity of t and v, in samples */
@@ -343,16 +348,310 @@ static int replay_conf_check(void *p, const DeviceConf *dc, char *err, size_t er
         return 0;
 }
 
+/* ---- pacing ------------------------------------------------------------ */
+
+/* Every paced replay of a loop waits in one heap ordered by the time its
+ * next sample is due, under one ev_timer set to the earliest.  With one
+ * timer per replay, thousands of replays at 50 Hz cost a libev wake-up, a
+ * timer re-arm and clock reads per sample and device; one wake-up now
+ * serves every replay due by then, with one clock read, and the timer is
+ * re-armed once per wake-up.
+ *
+ * A wake-up first takes every replay due from the heap, then serves them in
+ * that order: knowing which replays come next, it asks for their memory a
+ * few replays ahead (the source, its reader and device, then the device's
+ * pipelines through SourceCallbacks.prefetch).  A gateway's thousands of
+ * devices do not fit in the caches, and one sample of one device touches
+ * some fifty cache lines of its own state, most of the time otherwise spent
+ * waiting for them one by one. */
+typedef struct {
+        double due;                     /* CLOCK_MONOTONIC s */
+        ReplaySource *s;
+} PaceEntry;
+
+typedef struct Pacer {
+        struct Pacer *next;
+        struct ev_loop *loop;
+        ev_timer timer;
+        size_t users;                   /* paced replays opened on this loop */
+        size_t n;                       /* scheduled replays: heap[0..n) */
+        PaceEntry *heap;                /* room for every user: scheduling never allocates */
+        PaceEntry *ready;               /* [users]: taken from the heap, being served */
+        size_t n_ready;
+        /* The replay told to wait (busy) in a wake-up: the others stay in
+         * the heap, and the timer with them, until it is resumed (or
+         * stopped): one device waits for the sinks to drain, not all. */
+        ReplaySource *blocker;
+        double armed_at;                /* when the timer fires, 0 when stopped */
+        double last_fire;
+        bool firing;
+} Pacer;
+
+static Pacer *pacers;
+
+/* The heap moves only its own entries: a replay does not know its place,
+ * so sifting touches no replay's memory (with thousands of them, each
+ * would be a cache miss).  Finding a replay to remove it is a scan, and
+ * only stop, pause and close do that. */
+static void pace_up(Pacer *p, size_t i)
+{
+        PaceEntry e = p->heap[i];
+        while (i > 0) {
+                size_t parent = (i - 1) / 2;
+                if (p->heap[parent].due <= e.due)
+                        break;
+                p->heap[i] = p->heap[parent];
+                i = parent;
+        }
+        p->heap[i] = e;
+}
+
+static void pace_down(Pacer *p, size_t i)
+{
+        PaceEntry e = p->heap[i];
+        for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= p->n)
+                        break;
+                if (c + 1 < p->n && p->heap[c + 1].due < p->heap[c].due)
+                        c++;
+                if (e.due <= p->heap[c].due)
+                        break;
+                p->heap[i] = p->heap[c];
+                i = c;
+        }
+        p->heap[i] = e;
+}
+
+/* Does not touch the replay (its flag is the caller's). */
+static void pace_remove_at(Pacer *p, size_t i)
+{
+        if (i == --p->n)
+                return;
+        p->heap[i] = p->heap[p->n];
+        pace_up(p, i);
+        pace_down(p, i);
+}
+
+static void pace_remove(ReplaySource *s)
+{
+        Pacer *p = s->pacer;
+
+        if (!p || !s->scheduled)
+                return;
+        s->scheduled = false;
+        for (size_t i = 0; i < p->n; i++)
+                if (p->heap[i].s == s) {
+                        pace_remove_at(p, i);
+                        return;
+                }
+        /* taken by the wake-up under way, and stopped before its turn */
+        for (size_t i = 0; i < p->n_ready; i++)
+                if (p->ready[i].s == s)
+                        p->ready[i].s = NULL;
+}
+
+static void pace_insert(ReplaySource *s, double due)
+{
+        Pacer *p = s->pacer;
+
+        pace_remove(s);
+        p->heap[p->n++] = (PaceEntry) { .due = due, .s = s };
+        pace_up(p, p->n - 1);
+        s->scheduled = true;
+}
+
+/* Sets the timer to the earliest due replay, no sooner than
+ * PACE_MIN_INTERVAL after the last wake-up. */
+static void pace_arm(Pacer *p, double now)
+{
+        double at;
+
+        if (p->firing)
+                return;         /* the wake-up re-arms when it is done */
+        if (p->n == 0 || p->blocker) {
+                ev_timer_stop(p->loop, &p->timer);
+                p->armed_at = 0;
+                return;
+        }
+        at = p->heap[0].due;
+        if (at < p->last_fire + PACE_MIN_INTERVAL)
+                at = p->last_fire + PACE_MIN_INTERVAL;
+        if (ev_is_active(&p->timer) && p->armed_at <= at)
+                return;
+        ev_timer_stop(p->loop, &p->timer);
+        ev_timer_set(&p->timer, at > now ? at - now : 0, 0);
+        ev_timer_start(p->loop, &p->timer);
+        p->armed_at = at;
+}
+
+static void replay_serve(ReplaySource *s, double now);
+static double mono_now(void);
+
+#define PREFETCH_AHEAD 3        /* replays: the source, then reader and device, then pipelines */
+
+static void prefetch_block(const void *p, size_t bytes)
+{
+        for (size_t off = 0; off < bytes; off += 64)
+                __builtin_prefetch((const char *) p + off);
+}
+
+/* Asks for what serving ready[i] will touch, in stages: the source
+ * PREFETCH_AHEAD replays ahead, what it points to one replay later, the
+ * device's own one replay before its turn. */
+static void pace_prefetch(Pacer *p, size_t i)
+{
+        ReplaySource *s;
+
+        if (i + PREFETCH_AHEAD < p->n_ready && (s = p->ready[i + PREFETCH_AHEAD].s))
+                prefetch_block(s, sizeof *s);
+        if (i + 2 < p->n_ready && (s = p->ready[i + 2].s)) {
+                /* the reader's state (what a row touches is in its first
+                 * 384 bytes), the sample buffers and the device */
+                prefetch_block(s->reader, 384);
+                prefetch_block(s->t, 128);
+                prefetch_block(s->userdata, 512);
+        }
+        if (i + 1 < p->n_ready && (s = p->ready[i + 1].s)) {
+                gw_trace_prefetch(s->reader);
+                if (s->cb.prefetch)
+                        s->cb.prefetch(s->userdata);
+        }
+}
+
+static void pacer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+        Pacer *p = w->data;
+        double now = mono_now();
+
+        p->armed_at = 0;
+        p->last_fire = now;
+        p->firing = true;
+        /* The replays due, in due order.  One served in this wake-up and
+         * still behind (it delivered its CATCH_UP_SAMPLES) waits for the
+         * next one, after the loop has polled: replays the CPU cannot keep
+         * pace with lag behind instead of starving the MQTT, D-Bus, signal
+         * and watchdog watchers. */
+        p->n_ready = 0;
+        while (p->n > 0 && p->heap[0].due <= now) {
+                p->ready[p->n_ready++] = p->heap[0];
+                pace_remove_at(p, 0);
+        }
+        for (size_t i = 0; i < p->n_ready; i++) {
+                ReplaySource *s = p->ready[i].s;
+
+                pace_prefetch(p, i);
+                if (!s)
+                        continue;       /* stopped by a callback of this wake-up */
+                p->ready[i].s = NULL;
+                s->scheduled = false;
+                replay_serve(s, now);
+                if (s->paused && s->running) {
+                        /* The sinks are busy: the rest wait in the heap,
+                         * untouched, for this replay's resume. */
+                        p->blocker = s;
+                        for (size_t j = i + 1; j < p->n_ready; j++)
+                                if (p->ready[j].s) {
+                                        p->heap[p->n++] = p->ready[j];
+                                        pace_up(p, p->n - 1);
+                                }
+                        break;
+                }
+        }
+        p->n_ready = 0;
+        p->firing = false;
+        if (p->users == 0) {
+                /* The last replay closed in a callback of this wake-up
+                 * (pacer_put left the pacer to this function). */
+                ev_timer_stop(loop, &p->timer);
+                free(p->heap);
+                free(p->ready);
+                free(p);
+                return;
+        }
+        pace_arm(p, mono_now());
+}
+
+static Pacer *pacer_get(struct ev_loop *loop)
+{
+        Pacer *p;
+        PaceEntry *heap;
+        PaceEntry *ready;
+
+        for (p = pacers; p; p = p->next)
+                if (p->loop == loop)
+                        break;
+        if (!p) {
+                p = calloc(1, sizeof *p);
+                if (!p)
+                        return NULL;
+                p->loop = loop;
+                ev_init(&p->timer, pacer_cb);
+                p->timer.data = p;
+                p->next = pacers;
+                pacers = p;
+        }
+        heap = realloc(p->heap, (p->users + 1) * sizeof *heap);
+        if (heap)
+                p->heap = heap;
+        ready = heap ? realloc(p->ready, (p->users + 1) * sizeof *ready) : NULL;
+        if (ready)
+                p->ready = ready;
+        if (!heap || !ready) {
+                if (p->users == 0) {
+                        pacers = p->next;
+                        free(p->heap);
+                        free(p->ready);
+                        free(p);
+                }
+                return NULL;
+        }
+        p->users++;
+        return p;
+}
+
+static void pacer_put(Pacer *p)
+{
+        if (!p || --p->users > 0)
+                return;
+        ev_timer_stop(p->loop, &p->timer);
+        for (Pacer **q = &pacers; *q; q = &(*q)->next)
+                if (*q == p) {
+                        *q = p->next;
+                        break;
+                }
+        if (p->firing)
+                return;         /* pacer_cb frees it when done */
+        free(p->heap);
+        free(p->ready);
+        free(p);
+}
+
 /* ---- playing ----------------------------------------------------------- */
+
+static void replay_unschedule(ReplaySource *s)
+{
+        if (!s->loop)
+                return;
+        ev_idle_stop(s->loop, &s->idle);
+        pace_remove(s);
+}
+
+/* A replay that held the pacer (busy) goes on or away: the others go on. */
+static void replay_unblock(ReplaySource *s)
+{
+        if (!s->pacer || s->pacer->blocker != s)
+                return;
+        s->pacer->blocker = NULL;
+        pace_arm(s->pacer, mono_now());
+}
 
 static void replay_finish(ReplaySource *s, int error, const char *err)
 {
         s->running = false;
         s->ended = true;
-        if (s->loop) {
-                ev_idle_stop(s->loop, &s->idle);
-                ev_timer_stop(s->loop, &s->timer);
-        }
+        replay_unschedule(s);
+        replay_unblock(s);
         if (s->cb.connected)
                 s->cb.connected(s->userdata, false, error ? "trace error" : "end of trace");
         if (s->cb.ended)
@@ -389,7 +688,7 @@ static int replay_read(ReplaySource *s, int64_t *t, float *v, bool allow_loop, c
                         return 0;
                 /* Looped: time continues one period after the last sample so
                  * the pipeline sees one continuous stream. */
-                int64_t period = (int64_t) (1e9 / s->desc.rate_hz);
+                int64_t period = (int64_t) (1e9 / s->rate_hz);
                 s->loop_offset += s->last_t - s->first_t + period;
                 s->seen_first = false;
                 r = gw_trace_rewind(s->reader, err, errlen);
@@ -417,18 +716,14 @@ static void replay_schedule(ReplaySource *s);
 
 /* Delivers up to a batch of samples; in paced mode only those already due.
  * Returns false when the source stopped (end, error, pause). */
-static bool replay_batch(ReplaySource *s, bool paced)
+static bool replay_batch(ReplaySource *s, bool paced, double now)
 {
         char err[GW_ERR_MAX];
         size_t n = 0;
-        double now = paced ? mono_now() : 0;
 
         if (s->cb.busy && s->cb.busy(s->userdata)) {
                 s->paused = true;
-                if (s->loop) {
-                        ev_idle_stop(s->loop, &s->idle);
-                        ev_timer_stop(s->loop, &s->timer);
-                }
+                replay_unschedule(s);
                 return false;
         }
 
@@ -464,23 +759,21 @@ static bool replay_batch(ReplaySource *s, bool paced)
 static void replay_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
         ReplaySource *s = w->data;
-        replay_batch(s, false);
+        replay_batch(s, false, 0);
 }
 
-static void replay_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* From the pacer: the samples due by now, a few batches at most, then back
+ * into the heap at the next sample's time. */
+static void replay_serve(ReplaySource *s, double now)
 {
-        ReplaySource *s = w->data;
-        /* Catch up a few batches at a time, then sleep until the next sample
-         * is due, or come back at once after the loop has polled: a replay
-         * the CPU cannot keep pace with lags behind instead of starving the
-         * MQTT, D-Bus, signal and watchdog watchers. */
         for (int i = 0; i < CATCH_UP_SAMPLES / s->batch; i++) {
-                if (!replay_batch(s, true))
+                if (!replay_batch(s, true, now))
                         return;
-                if (s->have_next && replay_due(s, s->next_t) > mono_now())
+                if (s->have_next && replay_due(s, s->next_t) > now)
                         break;
         }
-        replay_schedule(s);
+        if (s->running && !s->paused)
+                pace_insert(s, s->have_next ? replay_due(s, s->next_t) : now);
 }
 
 static void replay_schedule(ReplaySource *s)
@@ -491,10 +784,11 @@ static void replay_schedule(ReplaySource *s)
                 ev_idle_start(s->loop, &s->idle);
                 return;
         }
-        double wait = s->have_next ? replay_due(s, s->next_t) - mono_now() : 0;
-        ev_timer_stop(s->loop, &s->timer);
-        ev_timer_set(&s->timer, wait > 0 ? wait : 0, 0);
-        ev_timer_start(s->loop, &s->timer);
+        double now = mono_now();
+        pace_insert(s, s->have_next ? replay_due(s, s->next_t) : now);
+        if (s->pacer->blocker == s)
+                s->pacer->blocker = NULL;
+        pace_arm(s->pacer, now);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -549,26 +843,33 @@ static int replay_open(const SourceParams *p, Source **ret, char *err, size_t er
                 replay_close(&s->base);
                 return gw_error(err, errlen, EINVAL, "%s: no usable channels", c->path);
         }
-        s->desc.n = s->n;
-        memcpy(s->desc.ch, ch, (size_t) s->n * sizeof *ch);
-        s->desc.rate_hz = p->rate_hz > 0 ? p->rate_hz : gw_trace_rate(s->reader);
-        if (!(s->desc.rate_hz > 0)) {
+        s->rate_hz = p->rate_hz > 0 ? p->rate_hz : gw_trace_rate(s->reader);
+        if (!(s->rate_hz > 0)) {
                 replay_close(&s->base);
                 return gw_error(err, errlen, EINVAL, "%s: the trace states no sample rate: set sample_rate",
                                 c->path);
         }
+        /* What it needs of the header is read: the metadata lines would
+         * stay with every device. */
+        gw_trace_drop_meta(s->reader);
         s->batch = opt.buffer_size ? PACED_BATCH : BATCH;
-        s->t = calloc((size_t) s->batch, sizeof *s->t);
-        s->v = calloc((size_t) s->batch * s->n, sizeof *s->v);
-        s->next_v = calloc((size_t) s->n, sizeof *s->next_v);
-        if (!s->t || !s->v || !s->next_v) {
+        /* t, v and next_v in one block */
+        s->t = calloc(1, (size_t) s->batch * sizeof *s->t + ((size_t) s->batch + 1) * s->n * sizeof *s->v);
+        if (!s->t) {
                 replay_close(&s->base);
                 return gw_error(err, errlen, ENOMEM, "out of memory");
         }
+        s->v = (float *) (s->t + s->batch);
+        s->next_v = s->v + (size_t) s->batch * s->n;
         ev_idle_init(&s->idle, replay_idle_cb);
         s->idle.data = s;
-        ev_init(&s->timer, replay_timer_cb);
-        s->timer.data = s;
+        if (s->loop && s->speed > 0) {
+                s->pacer = pacer_get(s->loop);
+                if (!s->pacer) {
+                        replay_close(&s->base);
+                        return gw_error(err, errlen, ENOMEM, "out of memory");
+                }
+        }
         *ret = &s->base;
         return 0;
 }
@@ -592,10 +893,8 @@ static void replay_stop(Source *base)
         if (!s->running)
                 return;
         s->running = false;
-        if (s->loop) {
-                ev_idle_stop(s->loop, &s->idle);
-                ev_timer_stop(s->loop, &s->timer);
-        }
+        replay_unschedule(s);
+        replay_unblock(s);
         if (s->cb.connected)
                 s->cb.connected(s->userdata, false, "stopped");
 }
@@ -642,23 +941,31 @@ static Source *replay_close(Source *base)
         ReplaySource *s = (ReplaySource *) base;
         if (!s)
                 return NULL;
-        if (s->loop) {
-                ev_idle_stop(s->loop, &s->idle);
-                ev_timer_stop(s->loop, &s->timer);
-        }
+        replay_unschedule(s);
+        replay_unblock(s);
+        pacer_put(s->pacer);
         gw_trace_close(s->reader);
         free(s->device_id);
         free(s->address);
         free(s->t);
-        free(s->v);
-        free(s->next_v);
         free(s);
         return NULL;
 }
 
 static const gw_source_desc *replay_describe(const Source *base)
 {
-        return &((const ReplaySource *) base)->desc;
+        /* Built on demand from the reader (source.h): the channels are the
+         * reader's, and a gateway opens its sources one after the other on
+         * the loop's thread. */
+        static gw_source_desc desc;
+        const ReplaySource *s = (const ReplaySource *) base;
+        const gw_channel_desc *ch;
+
+        memset(&desc, 0, sizeof desc);
+        desc.n = gw_trace_channels(s->reader, &ch);
+        memcpy(desc.ch, ch, (size_t) desc.n * sizeof *ch);
+        desc.rate_hz = s->rate_hz;
+        return &desc;
 }
 
 static const char *replay_address(const Source *base)

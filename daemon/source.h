@@ -36,6 +36,10 @@ typedef struct {
         /* Sources that can wait (replay) ask before each batch; true means
          * hold back until SourceKind.resume() is called. */
         bool (*busy)(void *userdata);
+        /* Optional, a hint: samples() is about to be called, the memory it
+         * touches may be asked for now (a source serving many devices in a
+         * row calls it one device ahead). */
+        void (*prefetch)(void *userdata);
 } SourceCallbacks;
 
 typedef struct {
@@ -82,7 +86,9 @@ struct SourceKind {
         int (*start)(Source *s);
         void (*stop)(Source *s);
         Source *(*close)(Source *s);
-        /* Channels, units and nominal rate; valid after open(). */
+        /* Channels, units and nominal rate, after open(); valid until the
+         * next describe() of any source (a replay builds it on demand rather
+         * than keep 2 KB per device): copy what you keep. */
         const gw_source_desc *(*describe)(const Source *s);
         /* Human-readable address ("replay:/path/trace.csv"). */
         const char *(*address)(const Source *s);
