@@ -70,10 +70,13 @@ class Augment:
     exp(U(-log_gain, log_gain)) on every channel (amplitude differs between
     wearers far more than a few percent).  bias: dict triple index ->
     std of a constant offset added to that triple (gyro bias).  noise: std
-    of white noise as a fraction of each channel's std."""
+    of white noise as a fraction of each channel's std.  offset_groups,
+    offset: channels holding log10 powers of one sensor (a list of index
+    lists) get one common offset U(-offset, offset) per window and group: a
+    gain on that sensor, seen through its log powers."""
 
     def __init__(self, triples=(), rotate_deg=0.0, scale=0.0, bias=None, noise=0.0, std=None,
-                 log_gain=0.0):
+                 log_gain=0.0, offset_groups=(), offset=0.0):
         self.triples = [list(t) for t in triples]
         self.rotate_deg = rotate_deg
         self.scale = scale
@@ -81,9 +84,12 @@ class Augment:
         self.bias = dict(bias or {})
         self.noise = noise
         self.std = None if std is None else np.asarray(std, np.float32)
+        self.offset_groups = [list(g) for g in offset_groups]
+        self.offset = offset
 
     def active(self):
-        return bool(self.rotate_deg or self.scale or self.bias or self.noise or self.log_gain)
+        return bool(self.rotate_deg or self.scale or self.bias or self.noise or self.log_gain
+                    or (self.offset and self.offset_groups))
 
     def __call__(self, x, rng):
         x = x.copy()
@@ -101,6 +107,10 @@ class Augment:
         for ti, sd in self.bias.items():
             t = self.triples[ti]
             x[:, :, t] += rng.normal(0, sd, size=(n, 1, len(t))).astype(np.float32)
+        if self.offset:
+            for g in self.offset_groups:
+                x[:, :, g] += rng.uniform(-self.offset, self.offset,
+                                          size=(n, 1, 1)).astype(np.float32)
         if self.noise and self.std is not None:
             x += (rng.normal(size=x.shape) * (self.noise * self.std)).astype(np.float32)
         return x
