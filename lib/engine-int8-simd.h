@@ -10,7 +10,7 @@
  * outputs per 8 lanes: the conv blocks are small matrix products blocked
  * over several time steps (the weights loaded once per pair serve them
  * all); the LSTM products, input and recurrent, run one step at a time
- * over all gate rows with the step's vector broadcast pair by pair, the
+ * over all gate rows with the step's vector broadcast unit by unit, the
  * input projection of the next step interleaved with the current one.
  * Requantisation is exact in 64-bit
  * lanes (gw_rq8), the activation tables are read per lane.  Summation order
@@ -335,9 +335,10 @@ GW_SIMD_ENTRY void GW_SIMD_NAME(gw_engine_int8)(gw_engine *e, const int8_t *xq, 
                   c2, fp, fp, GW_SIMD_U8, GW_SIMD_U8);
 
         /* Forward direction.  The input projection of step t + 1 is issued
-         * after the gates of step t: it does not depend on h, so it runs
-         * while the step's table reads and state update wait on each
-         * other.  px holds two rows. */
+         * between the recurrent product and the gates of step t: it does
+         * not depend on h, so it runs while the step's requantisation,
+         * table reads and state update wait on each other.  px holds two
+         * rows. */
         memset(h, 0, (size_t) 2 * hp * sizeof *h);
         memset(cell, 0, (size_t) hp * sizeof *cell);
         lstm_recurrent(c2, nx, wihf, g8, gw_engine_buf(e, l->srqihf), gw_engine_buf(e, l->sbf), px,
@@ -345,11 +346,11 @@ GW_SIMD_ENTRY void GW_SIMD_NAME(gw_engine_int8)(gw_engine *e, const int8_t *xq, 
         for (int t = 0; t < T4; t++) {
                 lstm_recurrent(h, l->nph, gw_engine_buf(e, l->swhh), g8, gw_engine_buf(e, l->srqhh),
                                px + (size_t) (t & 1) * g8, pre, 0);
-                lstm_gates(pre, hp, cell, h);
                 if (t + 1 < T4)
                         lstm_recurrent(c2 + (size_t) (t + 1) * fp * es, nx, wihf, g8,
                                        gw_engine_buf(e, l->srqihf), gw_engine_buf(e, l->sbf),
                                        px + (size_t) ((t + 1) & 1) * g8, GW_SIMD_U8);
+                lstm_gates(pre, hp, cell, h);
         }
 
         /* Backward direction: one step on the last input from zero state. */
