@@ -60,6 +60,10 @@ bool manager_busy(Manager *m)
         return false;
 }
 
+void manager_device_waits(Manager *m, Device *d)
+{
+}
+
 void manager_device_ended(Manager *m, Device *d, int error, const char *err)
 {
 }
