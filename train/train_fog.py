@@ -175,7 +175,7 @@ CONFIGS["fi4s-norm"] = dict(_SLOW, spec="fi-norm", aug=dict(rotate_deg=20.0))
 # powers' balance more than at their level.
 CONFIGS["fi4s-off"] = dict(_SLOW, spec="fi", aug=dict(rotate_deg=20.0, log_gain=0.0, offset=0.5))
 CONFIGS["bands4s-off"] = dict(_SLOW, spec="bands", aug=dict(offset=0.5))
-DEFAULT_CONFIGS = ["plain4s", "hp4s"]
+DEFAULT_CONFIGS = ["plain4s", "hp4s", "fi4s", "fi4s-norm", "fi4s-off", "bands4s-off"]
 
 # Episode detector candidates (gw_fog_config): p(freeze) to start / stay,
 # consecutive windows (0.25 s apart) to start and to end an episode; the
