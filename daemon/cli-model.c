@@ -13,6 +13,7 @@ static const char *const signal_name[] = {
         [GW_SIGNAL_FILTERED] = "filtered",
         [GW_SIGNAL_BODY] = "body",
         [GW_SIGNAL_GRAVITY] = "gravity",
+        [GW_SIGNAL_LOG_POWER] = "log_power",
 };
 
 static void usage(FILE *f)
@@ -56,10 +57,16 @@ static json_t *frontend_json(const gw_frontend_spec *fe)
         for (int i = 0; i < fe->n_outputs; i++) {
                 const gw_output_spec *o = &fe->outputs[i];
                 const char *in = o->input >= 0 && o->input < fe->n_inputs ? fe->inputs[o->input].name : "?";
-                json_array_append_new(outputs, json_pack("{s:s, s:s, s:s}", "name", o->name, "input", in,
-                                                         "signal", signal_str(o->signal)));
+                json_t *out = json_pack("{s:s, s:s, s:s}", "name", o->name, "input", in,
+                                        "signal", signal_str(o->signal));
+
+                if (o->signal == GW_SIGNAL_LOG_POWER) {
+                        json_object_set_new(out, "band_hz", json_pack("[f, f]", o->band_hz[0], o->band_hz[1]));
+                        json_object_set_new(out, "smooth_s", json_real(o->smooth_s));
+                }
+                json_array_append_new(outputs, out);
         }
-        return json_pack("{s:o, s:o, s:i, s:o, s:o, s:o, s:i, s:o}",
+        json_t *fe_json = json_pack("{s:o, s:o, s:i, s:o, s:o, s:o, s:i, s:o}",
                          "inputs", inputs,
                          "antialias", filter_json(&fe->antialias),
                          "median", fe->median,
@@ -68,6 +75,11 @@ static json_t *frontend_json(const gw_frontend_spec *fe)
                          "gravity", filter_json(&fe->gravity),
                          "lookahead", fe->lookahead,
                          "outputs", outputs);
+        if (fe_json && fe->normalize.time_constant_s > 0)
+                json_object_set_new(fe_json, "normalize",
+                                    json_pack("{s:f, s:f}", "time_constant_s", fe->normalize.time_constant_s,
+                                              "min_std", fe->normalize.min_std));
+        return fe_json;
 }
 
 static int print_json(const gw_model_info *i, size_t scratch)
@@ -148,6 +160,9 @@ static void print_frontend(const gw_frontend_spec *fe)
                                fe->inputs[i].name, fe->input_gravity[i].order, fe->input_gravity[i].cutoff_hz);
         if (fe->lookahead > 0)
                 printf("  %-10s %d samples\n", "look-ahead", fe->lookahead);
+        if (fe->normalize.time_constant_s > 0)
+                printf("  %-10s running mean and std over %g s, std floor %g (last stage)\n", "normalize",
+                       fe->normalize.time_constant_s, fe->normalize.min_std);
 }
 
 /* Each channel with the front-end signal that feeds it: the loader has
@@ -161,8 +176,11 @@ static void print_channels(const gw_model_info *i)
                 const gw_output_spec *o = &fe->outputs[c];
                 const char *in = o->input >= 0 && o->input < fe->n_inputs ? fe->inputs[o->input].name : "?";
 
-                printf("  %3d %-31s %-7s %s(%s)\n", c, i->channel[c].name, i->channel[c].unit,
+                printf("  %3d %-31s %-7s %s(%s)", c, i->channel[c].name, i->channel[c].unit,
                        signal_str(o->signal), in);
+                if (o->signal == GW_SIGNAL_LOG_POWER)
+                        printf(" %g-%g Hz, %g s", o->band_hz[0], o->band_hz[1], o->smooth_s);
+                printf("\n");
         }
 }
 

@@ -77,6 +77,23 @@ def test_text_output():
           ["body_acc_x", "total_acc_z"])
 
 
+def test_band_power_outputs():
+    """The shipped freeze-of-gait model feeds the network band powers
+    (signal log_power): info names the signal, its band and smoothing."""
+    fog = os.path.join(MODELS, "..", "..", "..", "models", "fog-daphnet.gwm")
+    rc, out, err = run("model", "info", "--json", fog)
+    outs = json.loads(out)["frontend"]["outputs"] if rc == 0 else []
+    power = [o for o in outs if o["signal"] == "log_power"]
+    check("json: log_power outputs of the FoG model", rc == 0 and power, err or outs)
+    check("json: no output of an unknown signal", all(o["signal"] != "?" for o in outs), outs)
+    check("json: each log_power output has its band and smoothing",
+          all(0 < o["band_hz"][0] < o["band_hz"][1] and o["smooth_s"] > 0 for o in power), power)
+    rc, out, err = run("model", "info", fog)
+    first = power[0] if power else {"input": "?", "band_hz": [0, 0]}
+    needle = "log_power(%s) %g-%g Hz" % (first["input"], first["band_hz"][0], first["band_hz"][1])
+    check("text: shows " + needle, rc == 0 and needle in out, out[:600])
+
+
 def test_bad_file_names_the_field():
     blob = open(UCI, "rb").read()
     (n,) = struct.unpack_from("<Q", blob)
@@ -111,7 +128,7 @@ def test_usage():
 
 
 for t in (test_json_has_the_documented_keys, test_json_of_int8_only_model, test_text_output,
-          test_bad_file_names_the_field, test_usage):
+          test_band_power_outputs, test_bad_file_names_the_field, test_usage):
     try:
         t()
     except Exception as e:  # a crash in one test is one failure, not the end of the run
