@@ -10,15 +10,15 @@
 #include <stdint.h>
 
 #include "gaitway/frontend.h"
+#include "running-weight-private.h"
 
 /* One log_power output: its band-pass design and its state. */
 typedef struct {
         gw_sos sos;
         double z[GW_BIQUAD_MAX_SECTIONS][2];
-        double alpha;           /* weight of a new sample once warmed up */
+        gw_running_weight weight;
         double power;
-        uint32_t warmup;        /* samples averaged equally before alpha takes over */
-        uint32_t n;
+        uint32_t n;             /* samples since the last restart, up to the warm-up length */
         int output;             /* index of the output it writes */
 } gw_fe_band;
 

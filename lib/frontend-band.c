@@ -107,8 +107,7 @@ void gw_fe_band_init(gw_fe_band *band, const gw_frontend_spec *spec)
                 gw_butter_design(2, o->band_hz[1], spec->rate_hz, GW_BUTTER_LOWPASS, &lp);
                 memcpy(b->sos.sos[b->sos.n], lp.sos[0], sizeof lp.sos[0]);
                 b->sos.n++;
-                b->alpha = -expm1(-1 / (o->smooth_s * spec->rate_hz));
-                b->warmup = (uint32_t) ceil(1 / b->alpha);
+                gw_running_weight_init(&b->weight, o->smooth_s * spec->rate_hz);
                 b->output = i;
         }
 }
@@ -117,17 +116,14 @@ void gw_fe_band_step(gw_fe_band *band, int n, bool restart, float *out)
 {
         for (int k = 0; k < n; k++) {
                 gw_fe_band *b = &band[k];
-                double x = out[b->output], y, w;
+                double x = out[b->output], y;
 
                 if (restart) {
                         gw_sos_settle(&b->sos, b->z, x);
                         b->n = 0;
                 }
                 y = gw_sos_step(&b->sos, b->z, x);
-                if (b->n < b->warmup)
-                        b->n++;
-                w = b->n < b->warmup ? 1.0 / b->n : b->alpha;
-                b->power += w * (y * y - b->power);
+                b->power += gw_running_weight_next(&b->weight, &b->n) * (y * y - b->power);
                 out[b->output] = (float) log10(b->power + POWER_FLOOR);
         }
 }

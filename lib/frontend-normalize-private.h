@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "gaitway/frontend.h"
+#include "running-weight-private.h"
 
 /* Per output channel. */
 typedef struct {
@@ -19,9 +20,8 @@ typedef struct {
 
 /* Fixed for one front end. */
 typedef struct {
-        double alpha;           /* weight of a new sample once warmed up */
+        gw_running_weight weight;
         double min_std;
-        uint32_t warmup;        /* samples averaged equally before alpha takes over */
 } gw_fe_norm;
 
 /* Parses the optional "normalize" member of the frontend object (time

@@ -69,11 +69,8 @@ int gw_fe_normalize_check(const gw_frontend_spec *spec, char *err, size_t errlen
 
 void gw_fe_normalize_init(gw_fe_norm *norm, const gw_normalize_spec *spec, double rate_hz)
 {
-        double samples = spec->time_constant_s * rate_hz;
-
-        norm->alpha = -expm1(-1 / samples);
+        gw_running_weight_init(&norm->weight, spec->time_constant_s * rate_hz);
         norm->min_std = spec->min_std;
-        norm->warmup = (uint32_t) ceil(1 / norm->alpha);
 }
 
 void gw_fe_normalize_step(const gw_fe_norm *norm, gw_fe_norm_state *state, int n, bool restart,
@@ -85,9 +82,7 @@ void gw_fe_normalize_step(const gw_fe_norm *norm, gw_fe_norm_state *state, int n
 
                 if (restart)
                         s->n = 0;
-                if (s->n < norm->warmup)
-                        s->n++;
-                w = s->n < norm->warmup ? 1.0 / s->n : norm->alpha;
+                w = gw_running_weight_next(&norm->weight, &s->n);
                 if (s->n == 1) {
                         s->mean = x;
                         s->var = 0;
