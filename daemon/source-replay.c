@@ -374,6 +374,7 @@ typedef struct Pacer {
         struct ev_loop *loop;
         ev_timer timer;
         size_t users;                   /* paced replays opened on this loop */
+        size_t cap;                     /* room in heap and ready, >= users */
         size_t n;                       /* scheduled replays: heap[0..n) */
         PaceEntry *heap;                /* room for every user: scheduling never allocates */
         PaceEntry *ready;               /* [users]: taken from the heap, being served */
@@ -388,6 +389,13 @@ typedef struct Pacer {
 } Pacer;
 
 static Pacer *pacers;
+
+static void pacer_free(Pacer *p)
+{
+        free(p->heap);
+        free(p->ready);
+        free(p);
+}
 
 /* The heap moves only its own entries: a replay does not know its place,
  * so sifting touches no replay's memory (with thousands of them, each
@@ -564,9 +572,7 @@ static void pacer_cb(struct ev_loop *loop, ev_timer *w, int revents)
                 /* The last replay closed in a callback of this wake-up
                  * (pacer_put left the pacer to this function). */
                 ev_timer_stop(loop, &p->timer);
-                free(p->heap);
-                free(p->ready);
-                free(p);
+                pacer_free(p);
                 return;
         }
         pace_arm(p, mono_now());
@@ -591,20 +597,25 @@ static Pacer *pacer_get(struct ev_loop *loop)
                 p->next = pacers;
                 pacers = p;
         }
-        heap = realloc(p->heap, (p->users + 1) * sizeof *heap);
-        if (heap)
-                p->heap = heap;
-        ready = heap ? realloc(p->ready, (p->users + 1) * sizeof *ready) : NULL;
-        if (ready)
-                p->ready = ready;
-        if (!heap || !ready) {
-                if (p->users == 0) {
-                        pacers = p->next;
-                        free(p->heap);
-                        free(p->ready);
-                        free(p);
+        if (p->users == p->cap) {
+                /* Doubling: thousands of replays open without thousands of
+                 * copies of the arrays. */
+                size_t cap = p->cap ? 2 * p->cap : 16;
+
+                heap = realloc(p->heap, cap * sizeof *heap);
+                if (heap)
+                        p->heap = heap;
+                ready = heap ? realloc(p->ready, cap * sizeof *ready) : NULL;
+                if (ready)
+                        p->ready = ready;
+                if (!heap || !ready) {
+                        if (p->users == 0) {
+                                pacers = p->next;
+                                pacer_free(p);
+                        }
+                        return NULL;
                 }
-                return NULL;
+                p->cap = cap;
         }
         p->users++;
         return p;
@@ -622,9 +633,7 @@ static void pacer_put(Pacer *p)
                 }
         if (p->firing)
                 return;         /* pacer_cb frees it when done */
-        free(p->heap);
-        free(p->ready);
-        free(p);
+        pacer_free(p);
 }
 
 /* ---- playing ----------------------------------------------------------- */
